@@ -1,0 +1,10 @@
+"""attn_course: helpers for the attention-modules course, and a reference library of the modules.
+
+    >>> from attn_course import create_attention
+    >>> cbam = create_attention("cbam", 256)
+"""
+
+from ._version import __version__
+from .registry import attention_class, available_attention, create_attention
+
+__all__ = ["__version__", "attention_class", "available_attention", "create_attention"]

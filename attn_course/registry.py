@@ -1,0 +1,80 @@
+"""Find an attention module by its short name: ``create_attention("cbam", 256)``.
+
+Each entry names the class, the paper, and where the paper puts the module in a ResNet bottleneck
+(``attn_course.models`` reads the placement):
+
+* ``"after_bn3"``: on the residual branch after the last BatchNorm, before the residual addition;
+* ``"after_conv2"``: after the 3×3 convolution, before its BatchNorm (SimAM);
+* ``"replace_conv2"``: replaces the 3×3 convolution itself (SK).
+
+Classes are imported on first use, so ``import attn_course`` stays light.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+
+from torch import nn
+
+__all__ = ["AttentionSpec", "REGISTRY", "available_attention", "attention_spec", "attention_class",
+           "create_attention"]
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    key: str
+    module: str          # file in attn_course.modules
+    class_name: str
+    paper: str
+    placement: str       # "after_bn3", "after_conv2" or "replace_conv2"
+
+
+_ENTRIES = [
+    AttentionSpec("se", "se", "SEBlock", "Hu et al., Squeeze-and-Excitation Networks, CVPR 2018", "after_bn3"),
+    AttentionSpec("eca", "eca", "ECABlock", "Wang et al., ECA-Net, CVPR 2020", "after_bn3"),
+    AttentionSpec("channel", "cbam", "ChannelAttention", "Woo et al., CBAM (channel part), ECCV 2018", "after_bn3"),
+    AttentionSpec("spatial", "cbam", "SpatialAttention", "Woo et al., CBAM (spatial part), ECCV 2018", "after_bn3"),
+    AttentionSpec("cbam", "cbam", "CBAM", "Woo et al., CBAM, ECCV 2018", "after_bn3"),
+    AttentionSpec("shuffle", "shuffle", "ShuffleAttention", "Zhang & Yang, SA-Net, ICASSP 2021", "after_bn3"),
+    AttentionSpec("simam", "simam", "SimAM", "Yang et al., SimAM, ICML 2021", "after_conv2"),
+    AttentionSpec("criss_cross", "criss_cross", "CrissCrossAttention", "Huang et al., CCNet, ICCV 2019", "after_bn3"),
+    AttentionSpec("sk", "sk", "SKAttention", "Li et al., Selective Kernel Networks, CVPR 2019", "replace_conv2"),
+    AttentionSpec("s2", "s2", "S2Attention", "Yu et al., S2-MLPv2, arXiv 2108.01072", "after_bn3"),
+    AttentionSpec("nam", "nam", "NAMAttention", "Liu et al., NAM, arXiv 2111.12419", "after_bn3"),
+    AttentionSpec("soca", "soca", "SOCA", "Dai et al., Second-order Attention Network (SAN), CVPR 2019", "after_bn3"),
+    AttentionSpec("gam", "gam", "GAMAttention", "Liu, Shao, Hoffmann, GAM, arXiv 2112.05561", "after_bn3"),
+]
+
+REGISTRY: dict[str, AttentionSpec] = {spec.key: spec for spec in _ENTRIES}
+
+
+def available_attention() -> list[str]:
+    """The keys ``create_attention`` accepts, in the course's order."""
+    return list(REGISTRY)
+
+
+def attention_spec(key: str) -> AttentionSpec:
+    """The registry entry for ``key``; an unknown key raises ``ValueError`` listing the valid ones."""
+    if not isinstance(key, str) or key.lower() not in REGISTRY:
+        close = difflib.get_close_matches(str(key).lower(), REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown attention {key!r}.{hint} Valid keys: {', '.join(REGISTRY)}.")
+    return REGISTRY[key.lower()]
+
+
+def attention_class(key: str) -> type[nn.Module]:
+    """The class registered under ``key`` (imported on first use)."""
+    spec = attention_spec(key)
+    module = importlib.import_module(f"attn_course.modules.{spec.module}")
+    return getattr(module, spec.class_name)
+
+
+def create_attention(key: str, channels: int, **options) -> nn.Module:
+    """Build the attention module ``key`` for a feature map with ``channels`` channels.
+
+    ``options`` are the class's keyword options (``reduction=8``, ``kernel_size=5`` …); see the class's
+    docstring, e.g. ``help(attention_class("cbam"))``.
+    """
+    return attention_class(key)(channels, **options)

@@ -1,0 +1,113 @@
+"""Shuffle Attention (SA).
+
+Zhang & Yang, "SA-Net: Shuffle Attention for Deep Convolutional Neural Networks", ICASSP 2021
+(arXiv 2102.00240).
+
+The C channels of x (B, C, H, W) are split into G groups of C/G channels, and every group into two
+halves of c = C/(2G) channels, x_k1 (channel branch) and x_k2 (spatial branch). With w1, b1, w2, b2
+of shape (c,) shared by all groups:
+
+    x_k1' = x_k1 ⊙ σ(w1 · GAP(x_k1) + b1)                 channel gate, one value per channel
+    x_k2' = x_k2 ⊙ σ(w2 · GN(x_k2) + b2)                  spatial gate, one value per position
+
+GN is a GroupNorm with one group per channel (an InstanceNorm with its own affine scale and shift).
+The halves are concatenated back into their groups, and the result is channel-shuffled with 2 groups
+so that information crosses between the channel and the spatial halves in the next layer:
+
+    y = channel_shuffle(concat_k [x_k1', x_k2'], 2)
+
+Parameters: w1, b1, w2, b2 and GN's affine scale and shift, c each: 6·C/(2G) per module. That gives
++708 parameters in a ResNet-50 with G = 64, which is what the official code builds; the paper's
+abstract speaks of "300 parameters", which its own code does not give.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange, reduce
+from torch import nn
+
+from ._validation import check_channels, check_divisible, check_feature_map, check_positive_int
+
+__all__ = ["ShuffleAttention", "channel_shuffle"]
+
+
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleave the channels of ``groups`` equal groups (ShuffleNet's channel shuffle).
+
+    Channel ``g * n + j`` of the input (group g of ``groups``, index j inside its group of n) moves
+    to channel ``j * groups + g``; with 2 groups, [a0 a1 a2 b0 b1 b2] becomes [a0 b0 a1 b1 a2 b2].
+    """
+    return rearrange(x, "b (g n) h w -> b (n g) h w", g=groups)
+
+
+def _check_groups_fit(channels: int, groups: int, *, module: str) -> None:
+    """Raise ``ValueError`` unless C splits into ``groups`` groups of two equal halves."""
+    try:
+        check_divisible(channels, 2 * groups, module=module,
+                        why=f"2·groups = 2·{groups}: every one of the {groups} groups splits into two "
+                            "equal halves")
+    except ValueError as error:
+        if channels % 2:
+            hint = "No groups value works for an odd channel count."
+        else:
+            working = [g for g in range(1, channels // 2 + 1) if (channels // 2) % g == 0]
+            nearest = min(working, key=lambda g: (abs(g - groups), g))
+            hint = f"For channels={channels}, groups={nearest} would work."
+        raise ValueError(f"{error} {hint}") from None
+
+
+class ShuffleAttention(nn.Module):
+    """SA-Net's Shuffle Attention: grouped channel and spatial gates, then a channel shuffle.
+
+    Args:
+        channels: C, the channels of the input feature map; C must be divisible by 2·groups.
+        groups: G, the number of channel groups (64 in the paper's ResNets).
+
+    Learnable parts, with c = C / (2G) and shared by all G groups:
+        cweight: (1, c, 1, 1), init 0, scale of the channel gate's pooled descriptor
+        cbias:   (1, c, 1, 1), init 1, shift of the channel gate
+        sweight: (1, c, 1, 1), init 0, scale of the spatial gate's normalised map
+        sbias:   (1, c, 1, 1), init 1, shift of the spatial gate
+        gn:      ``nn.GroupNorm(c, c)`` (one group per channel, affine), weight (c,), bias (c,)
+
+    In total 6·c parameters. At initialisation every gate is σ(1) ≈ 0.731.
+    The batch size plays no part in any of these shapes.
+
+    ``nn.GroupNorm`` refuses an input with a single value per channel, which happens here only for
+    ``groups=1`` on a batch of one 1×1 map; any other batch, map size or ``groups`` works.
+    """
+
+    def __init__(self, channels: int, *, groups: int = 64):
+        super().__init__()
+        name = type(self).__name__
+        self.channels = check_channels(channels, module=name)
+        self.groups = check_positive_int(groups, name="groups", module=name)
+        _check_groups_fit(channels, groups, module=name)
+        half = channels // (2 * groups)
+        self.cweight = nn.Parameter(torch.zeros(1, half, 1, 1))
+        self.cbias = nn.Parameter(torch.ones(1, half, 1, 1))
+        self.sweight = nn.Parameter(torch.zeros(1, half, 1, 1))
+        self.sbias = nn.Parameter(torch.ones(1, half, 1, 1))
+        self.gn = nn.GroupNorm(half, half)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The gate, shape (B, C, H, W), values in (0, 1), in the input's channel order.
+
+        ``forward(x) == channel_shuffle(x * gate(x), 2)``. The channel-branch half of every group
+        is constant over H and W; the spatial-branch half varies with position.
+        """
+        check_feature_map(x, self.channels, module=type(self).__name__)
+        per_group = rearrange(x, "b (g c) h w -> (b g) c h w", g=self.groups)
+        x_channel, x_spatial = per_group.chunk(2, dim=1)
+        pooled = reduce(x_channel, "bg c h w -> bg c 1 1", "mean")
+        channel_gate = torch.sigmoid(self.cweight * pooled + self.cbias).expand_as(x_channel)
+        spatial_gate = torch.sigmoid(self.sweight * self.gn(x_spatial) + self.sbias)
+        both = torch.cat([channel_gate, spatial_gate], dim=1)
+        return rearrange(both, "(b g) c h w -> b (g c) h w", g=self.groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channel_shuffle(x * self.gate(x), 2)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, groups={self.groups}"

@@ -1,0 +1,368 @@
+"""Honest timings on whatever device is present: CUDA, Apple's MPS, or the CPU.
+
+Naive timing lies on a GPU: kernels run asynchronously, so ``time.time()`` around a call measures
+how long it took to *queue* the work, and the first calls pay for memory allocation and kernel
+selection. Everything here goes through :mod:`torch.utils.benchmark`, which synchronises the device
+around each measured block, after a few warm-up calls, and reports the median and the interquartile
+range (IQR) of many runs instead of a single number.
+
+    >>> from attn_course.timing import time_module
+    >>> t = time_module(module, x, backward=True)        # doctest: +SKIP
+    >>> print(t)                                         # doctest: +SKIP
+    1.23 ms ± 0.05 (median of 40, cuda:0)
+
+On a machine without a GPU every function still works and says, in ``Timing.note``, that the
+times are CPU times. Notebooks shrink their problem sizes there with :func:`pick_size`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import timeit
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+from torch.utils import benchmark
+
+__all__ = [
+    "Timing",
+    "default_device",
+    "time_fn",
+    "time_module",
+    "copy_bandwidth",
+    "memory_traffic_bound_s",
+    "small_sizes",
+    "pick_size",
+    "compare",
+    "format_table",
+]
+
+NBGRADER_ENV = "NBGRADER_EXECUTION"
+
+
+@dataclass
+class Timing:
+    """The result of one timing.
+
+    Attributes:
+        median_s: median time of one call, in seconds.
+        iqr_s: interquartile range of the per-call times, in seconds (a robust spread).
+        runs: how many timed blocks the median is taken over (each block repeats the call
+            enough times to be long compared with the clock's resolution).
+        device: the device the work ran on, e.g. ``"cuda:0"`` or ``"cpu"``.
+        peak_memory_bytes: the most bytes allocated on the CUDA device while timing, counting
+            tensors already there (inputs, weights); ``None`` off CUDA.
+        note: how to read the numbers, e.g. that they are CPU times because no GPU was found.
+    """
+
+    median_s: float
+    iqr_s: float
+    runs: int
+    device: str
+    peak_memory_bytes: int | None = None
+    note: str = ""
+
+    @property
+    def median_ms(self) -> float:
+        return self.median_s * 1e3
+
+    @property
+    def iqr_ms(self) -> float:
+        return self.iqr_s * 1e3
+
+    def __str__(self) -> str:
+        scale, unit = _time_unit(self.median_s)
+        return (f"{self.median_s * scale:.3g} {unit} ± {self.iqr_s * scale:.2g} "
+                f"(median of {self.runs}, {self.device})")
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    """A scale factor and unit that put ``seconds`` between 1 and 1000."""
+    for scale, unit in ((1.0, "s"), (1e3, "ms"), (1e6, "µs")):
+        if seconds * scale >= 1:
+            return scale, unit
+    return 1e9, "ns"
+
+
+def _gpu_available() -> bool:
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
+
+
+def default_device() -> torch.device:
+    """``cuda`` if a CUDA GPU is present, else ``mps`` (Apple GPU) if present, else ``cpu``."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _resolve(device: torch.device) -> torch.device:
+    """``cuda`` → ``cuda:<current index>``, so the report names the card."""
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
+def _devices_in(value: Any) -> Iterable[torch.device]:
+    """The devices of the tensors and modules in ``value`` (looking one container level deep)."""
+    if isinstance(value, (list, tuple, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, (torch.Tensor, nn.Module)):
+                yield from _devices_in(item)
+    elif isinstance(value, torch.Tensor):
+        yield value.device
+    elif isinstance(value, nn.Module):
+        for tensor in [*value.parameters(), *value.buffers()][:1]:
+            yield tensor.device
+    elif isinstance(getattr(value, "__self__", None), (torch.Tensor, nn.Module)):
+        yield from _devices_in(value.__self__)        # a bound method: x.copy_, model.forward
+
+
+def _infer_device(fn: Callable, args: tuple, kwargs: dict) -> tuple[torch.device, str]:
+    """The device the call runs on, and a note when it had to be assumed.
+
+    The first non-CPU device among the tensor (or module) arguments wins, since that is the one
+    to synchronise. A closure such as ``lambda: model(x)`` shows no tensors: then the default
+    device is assumed and the note says so.
+    """
+    found = list(_devices_in(fn)) + list(_devices_in(args)) + list(_devices_in(kwargs))
+    accelerated = [d for d in found if d.type != "cpu"]
+    if accelerated:
+        return accelerated[0], ""
+    if found:
+        return torch.device("cpu"), ""
+    device = default_device()
+    if device.type == "cpu":
+        return device, ""
+    return device, (f"no tensor arguments: assumed the work runs on {device}; "
+                    f"pass device= to say where")
+
+
+def _cpu_note(device: torch.device) -> str:
+    if device.type != "cpu":
+        return ""
+    if _gpu_available():
+        return "CPU: the inputs are on the CPU although a GPU is present; times are CPU times"
+    return "CPU only: no GPU found; times are CPU times"
+
+
+def _synchronising_timer(device: torch.device) -> Callable[[], float]:
+    """A clock that first waits for the device's queued work (a plain clock on the CPU)."""
+    if device.type == "cuda":
+        def cuda_clock() -> float:
+            torch.cuda.synchronize(device)
+            return timeit.default_timer()
+        return cuda_clock
+    if device.type == "mps":
+        def mps_clock() -> float:
+            torch.mps.synchronize()
+            return timeit.default_timer()
+        return mps_clock
+    return timeit.default_timer
+
+
+def _check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
+    kind = "an integer" if integer else "a number"
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}.")
+    if value < 0 or (value == 0 and not allow_zero) or (not integer and not math.isfinite(value)):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value!r}.")
+    return value
+
+
+def time_fn(fn: Callable, *args, min_run_time: float = 0.2, warmup: int = 3,
+            device: torch.device | str | None = None, **kwargs) -> Timing:
+    """Time ``fn(*args, **kwargs)``: ``warmup`` untimed calls, then timed blocks.
+
+    The timed part is ``torch.utils.benchmark.Timer(...).blocked_autorange(min_run_time)``: it
+    repeats the call in blocks for at least ``min_run_time`` seconds, synchronising the device
+    at the edges of every block, and keeps the per-call time of each block.
+
+    The device is read from the tensor (or module) arguments; ``device=`` overrides it and is
+    *not* passed on to ``fn`` (wrap a function that itself takes ``device`` in a lambda). Give
+    ``device=`` for closures such as ``lambda: model(x)``, whose tensors cannot be seen.
+    On CUDA the peak memory allocated during the timed blocks is read too.
+
+    ``min_run_time``, ``warmup`` and ``device`` are taken by this function; every other keyword
+    goes to ``fn``.
+    """
+    if not callable(fn):
+        raise TypeError(f"time_fn needs a callable to time, got {type(fn).__name__}.")
+    _check_positive(min_run_time, "min_run_time")
+    _check_positive(warmup, "warmup", integer=True, allow_zero=True)
+    if device is None:
+        where, note = _infer_device(fn, args, kwargs)
+    else:
+        where, note = torch.device(device), ""
+    where = _resolve(where)
+    note = note or _cpu_note(where)
+    clock = _synchronising_timer(where)
+
+    for _ in range(warmup):
+        fn(*args, **kwargs)
+    clock()                                   # let the warm-up finish before the clock starts
+
+    on_cuda = where.type == "cuda"
+    if on_cuda:
+        torch.cuda.reset_peak_memory_stats(where)
+    timer = benchmark.Timer(
+        stmt="fn(*args, **kwargs)",
+        globals={"fn": fn, "args": args, "kwargs": kwargs},
+        timer=clock,
+        num_threads=torch.get_num_threads(),  # the benchmark default of 1 thread would slow CPUs
+    )
+    measurement = timer.blocked_autorange(min_run_time=min_run_time)
+    peak = int(torch.cuda.max_memory_allocated(where)) if on_cuda else None
+    return Timing(
+        median_s=float(measurement.median),
+        iqr_s=float(measurement.iqr),
+        runs=len(measurement.times),
+        device=str(where),
+        peak_memory_bytes=peak,
+        note=note,
+    )
+
+
+def _check_module_input(module, x) -> None:
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module to time, got {type(module).__name__}.")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected the input x to be a torch.Tensor, got {type(x).__name__}.")
+
+
+def time_module(module: nn.Module, x: torch.Tensor, *, backward: bool = False,
+                min_run_time: float = 0.2) -> Timing:
+    """Time ``module(x)``, or with ``backward=True`` a full training step's forward + backward.
+
+    The module is moved (in place, as ``nn.Module.to`` does) to ``x``'s device, and to its dtype
+    when ``x`` is floating point.
+
+    * ``backward=False``: the forward alone, under ``torch.no_grad()`` (inference).
+    * ``backward=True``: zero the gradients, run ``module(x).sum().backward()`` with ``x``
+      requiring grad; the module's ``.grad`` fields are left populated by the last run.
+    """
+    _check_module_input(module, x)
+    if x.is_floating_point():
+        module.to(device=x.device, dtype=x.dtype)
+    else:
+        module.to(device=x.device)
+
+    if not backward:
+        def forward() -> None:
+            with torch.no_grad():
+                module(x)
+        return time_fn(forward, min_run_time=min_run_time, device=x.device)
+
+    if not x.is_floating_point():
+        raise TypeError(f"backward=True needs a floating-point input, got dtype {x.dtype}.")
+    leaf = x.detach().requires_grad_(True)
+
+    def forward_backward() -> None:
+        module.zero_grad(set_to_none=True)
+        leaf.grad = None
+        module(leaf).sum().backward()
+    return time_fn(forward_backward, min_run_time=min_run_time, device=x.device)
+
+
+def copy_bandwidth(device: torch.device | str | None = None, nbytes: int = 64 * 2**20) -> float:
+    """Achieved memory bandwidth in bytes/s of copying ``nbytes`` within one device.
+
+    A copy reads ``nbytes`` and writes ``nbytes``, so the traffic counted is ``2 * nbytes``. Use
+    a buffer much larger than the caches (the default 64 MiB) to measure memory, not cache.
+    """
+    _check_positive(nbytes, "nbytes", integer=True)
+    where = torch.device(device) if device is not None else default_device()
+    source = torch.empty(nbytes, dtype=torch.uint8, device=where)
+    target = torch.empty_like(source)
+    timing = time_fn(target.copy_, source, min_run_time=0.1)
+    return 2 * nbytes / timing.median_s
+
+
+def memory_traffic_bound_s(nbytes: int | float, device: torch.device | str | None = None,
+                           bandwidth: float | None = None) -> float:
+    """The least time moving ``nbytes`` through memory can take: ``nbytes / bandwidth``.
+
+    ``bandwidth`` (bytes/s) defaults to :func:`copy_bandwidth` measured on ``device``. An
+    elementwise gate that reads x and writes y moves at least ``2 * x.nbytes``; a module much
+    slower than this bound is limited by something other than memory traffic.
+    """
+    _check_positive(nbytes, "nbytes", allow_zero=True)
+    if bandwidth is None:
+        bandwidth = copy_bandwidth(device)
+    _check_positive(bandwidth, "bandwidth")
+    return nbytes / bandwidth
+
+
+def small_sizes() -> bool:
+    """True when timing cells should shrink their sizes.
+
+    That is when no GPU (CUDA or MPS) is present, or when nbgrader runs the notebook (it sets
+    the environment variable ``NBGRADER_EXECUTION``), so grading never waits on big timings.
+    """
+    return NBGRADER_ENV in os.environ or not _gpu_available()
+
+
+def pick_size(gpu, cpu):
+    """``cpu`` when :func:`small_sizes` is true, else ``gpu``: ``n = pick_size(4096, 256)``."""
+    return cpu if small_sizes() else gpu
+
+
+def compare(modules: dict[str, nn.Module], x: torch.Tensor, backward: bool = False,
+            min_run_time: float = 0.2) -> list[dict]:
+    """Time each module on the same input; one row per module for :func:`format_table`.
+
+    Each row holds ``name``, ``parameters`` (learnable parameter count), ``median_ms``,
+    ``iqr_ms`` and ``device``.
+    """
+    if not isinstance(modules, dict):
+        raise TypeError(f"compare needs a dict {{name: nn.Module}}, got {type(modules).__name__}.")
+    if not modules:
+        raise ValueError("compare needs at least one module, got an empty dict.")
+    rows = []
+    for name, module in modules.items():
+        _check_module_input(module, x)
+        timing = time_module(module, x, backward=backward, min_run_time=min_run_time)
+        rows.append({
+            "name": str(name),
+            "parameters": sum(p.numel() for p in module.parameters() if p.requires_grad),
+            "median_ms": timing.median_ms,
+            "iqr_ms": timing.iqr_ms,
+            "device": timing.device,
+        })
+    return rows
+
+
+def _format_cell(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def format_table(rows: list[dict]) -> str:
+    """A markdown table of ``rows`` (dicts with the same keys); the columns follow the first row.
+
+    Integers get thousands separators and floats three significant digits, so the table reads
+    well in a notebook (``IPython.display.Markdown(format_table(rows))``) or as plain text.
+    """
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise ValueError(f"format_table needs a non-empty list of dicts, got {rows!r:.80}.")
+    columns = list(rows[0]) if isinstance(rows[0], dict) else []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"format_table: row {i} must be a dict, got {type(row).__name__}.")
+        if set(row) != set(columns):
+            raise ValueError(f"row {i} has keys {list(row)}, expected the first row's {columns}.")
+    lines = ["| " + " | ".join(columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_format_cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""ResNet-50 and ResNeXt-50 (32x4d) with a plug point for attention in every bottleneck.
+
+The layout is torchvision's (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016,
+in the "v1.5" variant that strides the 3×3 convolution, and Xie et al., "Aggregated Residual
+Transformations", CVPR 2017, for the grouped 3×3 of ResNeXt), with the same layer names, so that
+``resnet50()`` counts exactly 25,557,032 parameters and ``resnext50_32x4d()`` 25,028,904.
+
+    >>> from attn_course.models import resnet50
+    >>> se_resnet50 = resnet50("se")                   # SE after bn3 in each of the 16 blocks
+    >>> simam_resnet50 = resnet50("simam")             # SimAM after conv2, the paper's placement
+    >>> eca = resnet50(lambda c: ECABlock(c, kernel_size={256: 3, 512: 5, 1024: 5, 2048: 7}[c]))
+
+See :mod:`attn_course.models.plug` for the three placements.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .plug import resolve_attention
+
+__all__ = ["Bottleneck", "ResNet", "resnet50", "resnext50_32x4d"]
+
+EXPANSION = 4                         # a bottleneck's output has planes * 4 channels
+STAGE_PLANES = (64, 128, 256, 512)    # the bottleneck "planes" of stages C2..C5
+STAGE_STRIDES = (4, 8, 16, 32)        # the stride of each stage's output w.r.t. the input image
+RESNET50_DEPTHS = (3, 4, 6, 3)        # blocks per stage
+
+
+class Bottleneck(nn.Module):
+    """Residual bottleneck 1×1 → 3×3 (strided, grouped) → 1×1, with an attention plug point.
+
+    Without attention::
+
+        out = relu(bn1(conv1(x)))
+        out = relu(bn2(conv2(out)))              # conv2 carries the stride and the groups
+        out = bn3(conv3(out))
+        y   = relu(out + downsample(x))          # downsample = identity when shapes agree
+
+    The attention goes where ``placement`` says: ``attention(bn3 output)`` before the addition
+    (``"after_bn3"``), ``bn2(attention(conv2 output))`` (``"after_conv2"``), or in place of
+    ``conv2``, ``bn2`` and their ReLU (``"replace_conv2"``; then there is no ``conv2``/``bn2``).
+
+    Args:
+        inplanes: channels of the input.
+        planes: the block's base width; the output has ``planes * 4`` channels.
+        stride: stride of the 3×3 convolution (and of the shortcut's 1×1 projection).
+        groups: groups of the 3×3 convolution (32 for ResNeXt-50 32x4d).
+        width_per_group: channels per group at ``planes = 64`` (4 for ResNeXt 32x4d, 64 for ResNet);
+            the 3×3 works on ``width = planes * width_per_group // 64 * groups`` channels.
+        attention, placement, **attention_options: as in :func:`resnet50`.
+
+    Submodules: ``conv1 bn1 conv2 bn2 conv3 bn3 relu downsample`` and ``attention`` (an
+    ``nn.Identity`` for a plain block); ``placement`` records where ``attention`` sits.
+    """
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, *, groups: int = 1,
+                 width_per_group: int = 64, attention=None, placement=None, **attention_options):
+        super().__init__()
+        plug = resolve_attention(attention, placement, attention_options)
+        width = planes * width_per_group // 64 * groups
+        out_channels = planes * EXPANSION
+        self.width, self.out_channels, self.stride = width, out_channels, stride
+        self.placement = "after_bn3" if plug is None else plug.placement
+
+        self.conv1 = nn.Conv2d(inplanes, width, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        if self.placement == "replace_conv2":
+            self.attention = plug.build(width, stride=stride, groups=groups)
+        else:
+            self.conv2 = nn.Conv2d(width, width, kernel_size=3, stride=stride, padding=1,
+                                   groups=groups, bias=False)
+            self.bn2 = nn.BatchNorm2d(width)
+            if plug is None:
+                self.attention = nn.Identity()
+            else:
+                channels = width if self.placement == "after_conv2" else out_channels
+                self.attention = plug.build(channels)
+        self.conv3 = nn.Conv2d(width, out_channels, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or inplanes != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(inplanes, out_channels, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        if self.placement == "replace_conv2":
+            out = self.attention(out)
+        else:
+            out = self.conv2(out)
+            if self.placement == "after_conv2":
+                out = self.attention(out)
+            out = self.relu(self.bn2(out))
+        out = self.bn3(self.conv3(out))
+        if self.placement == "after_bn3":
+            out = self.attention(out)
+        return self.relu(out + shortcut)
+
+
+class ResNet(nn.Module):
+    """A bottleneck ResNet: stem (7×7/2 conv, BN, ReLU, 3×3/2 max-pool), four stages, GAP, FC.
+
+    Use :func:`resnet50` or :func:`resnext50_32x4d` rather than building it directly.
+
+    Attributes:
+        feature_channels: channels of C2..C5, ``(256, 512, 1024, 2048)``.
+        feature_strides: strides of C2..C5 w.r.t. the input, ``(4, 8, 16, 32)``.
+    """
+
+    feature_channels = tuple(planes * EXPANSION for planes in STAGE_PLANES)
+    feature_strides = STAGE_STRIDES
+
+    def __init__(self, depths=RESNET50_DEPTHS, *, num_classes: int = 1000, groups: int = 1,
+                 width_per_group: int = 64, attention=None, placement=None, **attention_options):
+        super().__init__()
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
+        resolve_attention(attention, placement, attention_options)   # fail before building
+        block_options = dict(groups=groups, width_per_group=width_per_group, attention=attention,
+                             placement=placement, **attention_options)
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+        inplanes = 64
+        stages = []
+        for index, (planes, depth) in enumerate(zip(STAGE_PLANES, depths)):
+            first_stride = 1 if index == 0 else 2
+            blocks = []
+            for block_index in range(depth):
+                stride = first_stride if block_index == 0 else 1
+                blocks.append(Bottleneck(inplanes, planes, stride, **block_options))
+                inplanes = planes * EXPANSION
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(inplanes, num_classes)
+        self._init_backbone()
+
+    def _init_backbone(self) -> None:
+        """He (fan-out) init for the backbone's convolutions, BN to (1, 0); attention keeps its own."""
+        own_init = {id(m) for block in self.blocks() for m in block.attention.modules()}
+        for module in self.modules():
+            if id(module) in own_init:
+                continue
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def blocks(self) -> list[Bottleneck]:
+        """The bottlenecks in order (16 for ResNet-50)."""
+        return [block for stage in self.stages() for block in stage]
+
+    def stages(self) -> list[nn.Sequential]:
+        """``[layer1, layer2, layer3, layer4]``, producing C2..C5."""
+        return [self.layer1, self.layer2, self.layer3, self.layer4]
+
+    def _check_input(self, x) -> None:
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"ResNet: expected an image batch of shape (B, 3, H, W), got {got}.")
+
+    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The stage outputs ``{"C2": ..., "C5": ...}`` at strides 4, 8, 16, 32 (for an FPN)."""
+        self._check_input(x)
+        out = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        features = {}
+        for level, stage in enumerate(self.stages(), start=2):
+            out = stage(out)
+            features[f"C{level}"] = out
+        return features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits, shape (B, num_classes)."""
+        c5 = self.features(x)["C5"]
+        return self.fc(torch.flatten(self.avgpool(c5), 1))
+
+
+def resnet50(attention=None, *, num_classes: int = 1000, placement=None,
+             **attention_options) -> ResNet:
+    """ResNet-50 (25,557,032 parameters without attention), optionally with attention in each block.
+
+    Args:
+        attention: ``None``; a registry key (``"se"``, ``"simam"``, ``"sk"`` ...: see
+            ``attn_course.registry``), placed where the paper puts it; or a callable
+            ``factory(channels) -> nn.Module``, placed after bn3 unless ``placement`` says otherwise.
+        num_classes: outputs of the final linear layer.
+        placement: ``"after_bn3"``, ``"after_conv2"`` or ``"replace_conv2"`` to override the default
+            (see :mod:`attn_course.models.plug`).
+        **attention_options: keyword options for the registered class, e.g. ``reduction=8``.
+    """
+    return ResNet(RESNET50_DEPTHS, num_classes=num_classes, attention=attention,
+                  placement=placement, **attention_options)
+
+
+def resnext50_32x4d(attention=None, *, num_classes: int = 1000, placement=None,
+                    **attention_options) -> ResNet:
+    """ResNeXt-50 32x4d (25,028,904 parameters): 32 groups of width 4 in the 3×3 convolutions.
+
+    Same arguments as :func:`resnet50`; ``resnext50_32x4d("sk")`` is SKNet-50.
+    """
+    return ResNet(RESNET50_DEPTHS, num_classes=num_classes, groups=32, width_per_group=4,
+                  attention=attention, placement=placement, **attention_options)

@@ -1,0 +1,58 @@
+"""`attn-course`: the instructor's commands.
+
+    attn-course release                       regenerate notebooks/ from solutions/
+    attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/
+    attn-course feedback --workdir grading/ --out feedback/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import grading
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="attn-course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=".", help="the course folder (default: current folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="regenerate notebooks/ from solutions/")
+    release.add_argument("assignments", nargs="*", help="only these (default: all)")
+
+    grade = commands.add_parser("grade", help="autograde a folder of submissions")
+    grade.add_argument("submissions", help="folder laid out as <student>/<assignment>/<nb>.ipynb")
+    grade.add_argument("--csv", default="grades.csv", help="score table to write (default: %(default)s)")
+    grade.add_argument("--workdir", default="grading",
+                       help="scratch course folder, kept for `feedback` (default: %(default)s)")
+
+    feedback = commands.add_parser("feedback", help="HTML feedback for a graded workdir")
+    feedback.add_argument("--workdir", default="grading", help="the folder `grade` used")
+    feedback.add_argument("--out", default="feedback", help="where to copy the reports")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "release":
+            for path in grading.release(args.root, args.assignments or None):
+                print(f"wrote {path}")
+        elif args.command == "grade":
+            scores = grading.grade(args.submissions, args.root, args.workdir, args.csv)
+            for s in scores:
+                print(f"{s.student:20s} {s.assignment:24s} {s.score:g} / {s.max_score:g}")
+            print(f"wrote {args.csv}")
+        elif args.command == "feedback":
+            for path in grading.feedback(args.workdir, args.root, args.out):
+                print(f"wrote {path}")
+    except grading.CourseError as error:
+        print(f"attn-course: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The instructor's workflow, wrapped around nbgrader's own API (no grading is reimplemented here).
+
+* ``release``: regenerate the student release ``notebooks/`` from the sources in ``solutions/``;
+  byte-identical on re-run.
+* ``grade``: autograde a folder of submissions laid out as nbgrader expects
+  (``SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb``) in a scratch course folder, and write a
+  per-student, per-notebook score table (CSV).
+* ``feedback``: nbgrader's feedback step (HTML reports) for a graded scratch folder.
+
+The gradebook and nbgrader's working folders live in the scratch folder, never in the repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["CourseError", "NotebookScore", "release", "grade", "feedback", "assignments",
+           "write_scores_csv"]
+
+
+class CourseError(RuntimeError):
+    """Something about the course folder or the submissions that the instructor must fix."""
+
+
+@dataclass(frozen=True)
+class NotebookScore:
+    student: str
+    assignment: str
+    notebook: str
+    score: float
+    max_score: float
+    failed_cells: str  # grade ids of graded cells that did not get full points, ";"-separated
+
+
+def _course_root(root) -> Path:
+    root = Path(root).resolve()
+    if not (root / "nbgrader_config.py").is_file() or not (root / "solutions").is_dir():
+        raise CourseError(f"{root} is not an attn-course folder: expected nbgrader_config.py and "
+                          "solutions/ in it (run from the repository root or pass --root).")
+    return root
+
+
+def assignments(root=".") -> list[str]:
+    """The assignment folders in ``solutions/``, in order."""
+    root = _course_root(root)
+    return sorted(p.name for p in (root / "solutions").iterdir()
+                  if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def _config(root: Path, workdir: Path, **directories):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    cfg.CourseDirectory.root = str(workdir)
+    for name, value in directories.items():
+        setattr(cfg.CourseDirectory, name, value)
+    cfg.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    cfg.Exchange.root = str(workdir / "exchange")
+    return cfg
+
+
+@contextlib.contextmanager
+def _nbgrader_environment():
+    """nbgrader calls helper programs (alembic) by name: put this Python's scripts first on PATH."""
+    old = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + old
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
+
+
+def _api(cfg):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+
+def _check(result: dict, what: str) -> None:
+    if not result.get("success"):
+        raise CourseError(f"nbgrader failed to {what}:\n{result.get('error') or result.get('log')}")
+
+
+def release(root=".", only: list[str] | None = None) -> list[Path]:
+    """Regenerate ``notebooks/<assignment>/`` from ``solutions/<assignment>/``; returns the notebooks.
+
+    nbgrader writes into a scratch folder first; only then are the release files replaced, so a
+    failure leaves the committed release untouched.
+    """
+    root = _course_root(root)
+    names = only or assignments(root)
+    unknown = sorted(set(names) - set(assignments(root)))
+    if unknown:
+        raise CourseError(f"no such assignment in solutions/: {', '.join(unknown)}; "
+                          f"available: {', '.join(assignments(root))}")
+    written = []
+    with tempfile.TemporaryDirectory(prefix="attn-release-") as tmp, _nbgrader_environment():
+        work = Path(tmp)
+        shutil.copytree(root / "solutions", work / "source")
+        api = _api(_config(root, work, source_directory="source", release_directory="release"))
+        for name in names:
+            _check(api.generate_assignment(name, force=True), f"generate the release of {name}")
+            target = root / "notebooks" / name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(work / "release" / name, target)
+            written += sorted(target.glob("*.ipynb"))
+    return written
+
+
+def grade(submissions, root=".", workdir=None, csv_path=None,
+          cell_timeout: int | None = None) -> list[NotebookScore]:
+    """Autograde every ``<student>/<assignment>/`` folder under ``submissions``.
+
+    Args:
+        submissions: folder laid out as ``<student>/<assignment>/<notebook>.ipynb``.
+        root: the course folder (with ``solutions/`` and ``nbgrader_config.py``).
+        workdir: scratch course folder kept for ``feedback`` (a new temporary folder if None). Its
+            ``submitted/`` is replaced by a copy of ``submissions``; nothing in ``submissions`` is
+            modified.
+        csv_path: where to write the score table (one row per student and notebook).
+        cell_timeout: seconds a cell may run before it is interrupted (default: nbgrader_config.py).
+    """
+    root = _course_root(root)
+    submissions = Path(submissions).resolve()
+    if not submissions.is_dir():
+        raise CourseError(f"submissions folder {submissions} does not exist")
+    known = set(assignments(root))
+    work = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="attn-grade-"))
+    work.mkdir(parents=True, exist_ok=True)
+    for sub in ("source", "submitted", "autograded", "feedback", "release"):
+        shutil.rmtree(work / sub, ignore_errors=True)
+    (work / "gradebook.db").unlink(missing_ok=True)
+    shutil.copytree(root / "solutions", work / "source")
+    shutil.copytree(submissions, work / "submitted")
+
+    todo = []
+    for student_dir in sorted(p for p in (work / "submitted").iterdir() if p.is_dir()):
+        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+            if assignment_dir.name not in known:
+                raise CourseError(
+                    f"{submissions / student_dir.name / assignment_dir.name}: unknown assignment "
+                    f"{assignment_dir.name!r}; expected one of {', '.join(sorted(known))} "
+                    "(layout: <student>/<assignment>/<notebook>.ipynb)")
+            todo.append((student_dir.name, assignment_dir.name))
+    if not todo:
+        raise CourseError(f"no submissions found in {submissions}; expected "
+                          "<student>/<assignment>/<notebook>.ipynb")
+
+    with _nbgrader_environment():
+        cfg = _config(root, work, source_directory="source", release_directory="release")
+        if cell_timeout is not None:
+            cfg.Execute.timeout = cell_timeout
+        api = _api(cfg)
+        for name in sorted({a for _, a in todo}):
+            _check(api.generate_assignment(name, force=True), f"register {name} in the gradebook")
+        for student, name in todo:
+            _check(api.autograde(name, student, force=True, create=True),
+                   f"autograde {student}/{name}")
+        scores = _read_scores(api, todo)
+    (work / "attn_course_submissions.txt").write_text(str(submissions) + "\n")
+    if csv_path:
+        write_scores_csv(scores, csv_path)
+    return scores
+
+
+def _read_scores(api, todo) -> list[NotebookScore]:
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        for student, name in todo:
+            submission = gb.find_submission(name, student)
+            for nb in sorted(submission.notebooks, key=lambda n: n.name):
+                failed = sorted(g.name for g in nb.grades if g.max_score and g.score < g.max_score)
+                rows.append(NotebookScore(student, name, nb.name, float(nb.score),
+                                          float(nb.max_score), ";".join(failed)))
+    return rows
+
+
+def write_scores_csv(scores: list[NotebookScore], path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(NotebookScore.__dataclass_fields__))
+        writer.writeheader()
+        for row in scores:
+            writer.writerow(asdict(row))
+    return path
+
+
+def feedback(workdir, root=".", out=None) -> list[Path]:
+    """nbgrader's ``generate_feedback`` for every graded submission in ``workdir``.
+
+    Returns the HTML reports; with ``out`` they are also copied to ``out/<student>/<assignment>/``.
+    """
+    root = _course_root(root)
+    work = Path(workdir).resolve()
+    if not (work / "autograded").is_dir():
+        raise CourseError(f"{work} holds no autograded submissions: run `attn-course grade "
+                          f"SUBMISSIONS --workdir {workdir}` first")
+    with _nbgrader_environment():
+        api = _api(_config(root, work, source_directory="source", release_directory="release"))
+        for student_dir in sorted(p for p in (work / "autograded").iterdir() if p.is_dir()):
+            for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+                _check(api.generate_feedback(assignment_dir.name, student_dir.name, force=True),
+                       f"generate feedback for {student_dir.name}/{assignment_dir.name}")
+    reports = sorted((work / "feedback").glob("*/*/*.html"))
+    if out:
+        out = Path(out)
+        for report in reports:
+            target = out / report.relative_to(work / "feedback")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(report, target)
+    return reports

@@ -1,0 +1,23 @@
+"""nbgrader configuration for attn-course.
+
+solutions/ is nbgrader's *source* (full solutions, hidden tests, stored outputs) and notebooks/ its
+*release* (what students get). The gradebook, submitted/, autograded/ and feedback/ are working state
+and stay out of the repository (see .gitignore); `attn-course grade` keeps them in a scratch folder.
+"""
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.course_id = "attn-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+# Only the notebooks belong to an assignment; caches and checkpoints never travel.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# The release keeps no outputs from the solutions, and every notebook is checked on creation.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A correct solution runs a notebook in well under 30 s; a hanging cell costs only that cell.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True

@@ -1,0 +1,102 @@
+"""The nbgrader round trip: release in sync, solutions full marks, untouched release zero, wrong
+implementations lose points, correct alternatives keep full marks, a hanging cell costs only itself.
+
+Every notebook runs through nbgrader's real autograder; the cases live in tests/grading/cases_*.py.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from collections import defaultdict
+
+import pytest
+
+from attn_course import grading
+
+from .grading.harness import ROOT, case_modules, grade_in_parallel, write_submission
+
+pytestmark = pytest.mark.slow
+CASES = {m.ASSIGNMENT: m for m in case_modules()}
+
+
+def test_every_assignment_has_grading_cases():
+    missing = set(grading.assignments(ROOT)) - set(CASES)
+    assert not missing, f"add tests/grading/cases_<assignment>.py for {sorted(missing)}"
+
+
+def test_release_is_in_sync_with_solutions(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    grading.release(course)
+    for assignment in grading.assignments(ROOT):
+        fresh, committed = course / "notebooks" / assignment, ROOT / "notebooks" / assignment
+        comparison = filecmp.dircmp(fresh, committed)
+        assert not (comparison.left_only or comparison.right_only), (
+            f"{assignment}: release files differ: {comparison.left_only} / {comparison.right_only}")
+        for name in comparison.common_files:
+            assert (fresh / name).read_bytes() == (committed / name).read_bytes(), (
+                f"notebooks/{assignment}/{name} is not what `attn-course release` makes from "
+                "solutions/: regenerate it (never edit notebooks/ by hand)")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Scores of every case of every assignment: {(student, assignment): NotebookScore}."""
+    base = tmp_path_factory.mktemp("grading")
+    groups = defaultdict(list)  # two folders graded side by side, one per core
+    for index, (assignment, cases) in enumerate(sorted(CASES.items())):
+        students = [("solution", {}), ("untouched", None)]
+        students += [(f"wrong-{name}", answers) for name, answers in cases.WRONG.items()]
+        students += [(f"correct-{name}", answers) for name, answers in cases.CORRECT.items()]
+        for position, (student, answers) in enumerate(students):
+            groups[(index + position) % 2].append((student, assignment, answers))
+    jobs = []
+    for group, entries in groups.items():
+        folder = base / f"submitted-{group}"
+        for student, assignment, answers in entries:
+            write_submission(folder, student, assignment, answers)
+        jobs.append((folder, base / f"work-{group}", None))
+    hang_folder = base / "submitted-hang"
+    for assignment, cases in CASES.items():
+        if getattr(cases, "HANGS", None):
+            write_submission(hang_folder, "hangs", assignment, cases.HANGS)
+    if hang_folder.exists():
+        jobs.append((hang_folder, base / "work-hang", 8))
+    return {(s.student, s.assignment): s for s in grade_in_parallel(jobs)}
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_solution_gets_full_marks(graded, assignment):
+    score = graded[("solution", assignment)]
+    assert score.max_score > 0 and score.score == score.max_score, score
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_untouched_release_scores_zero_on_every_cell(graded, assignment):
+    score = graded[("untouched", assignment)]
+    assert score.score == 0, f"the untouched release earns points: {score}"
+
+
+def _cases(kind):
+    return [(a, name) for a, cases in sorted(CASES.items()) for name in getattr(cases, kind)]
+
+
+@pytest.mark.parametrize("assignment, case", _cases("WRONG"))
+def test_wrong_implementation_loses_points(graded, assignment, case):
+    score = graded[(f"wrong-{case}", assignment)]
+    assert score.score < score.max_score, f"{case} keeps full marks: {score}"
+
+
+@pytest.mark.parametrize("assignment, case", _cases("CORRECT"))
+def test_correct_alternative_keeps_full_marks(graded, assignment, case):
+    score = graded[(f"correct-{case}", assignment)]
+    assert score.score == score.max_score, f"{case} lost points in {score.failed_cells}: {score}"
+
+
+@pytest.mark.parametrize("assignment", sorted(a for a, c in CASES.items() if getattr(c, "HANGS", None)))
+def test_hanging_cell_costs_only_its_own_tests(graded, assignment):
+    score = graded[("hangs", assignment)]
+    assert set(score.failed_cells.split(";")) == CASES[assignment].HANG_LOSES, score

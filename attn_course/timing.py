@@ -9,7 +9,7 @@ range (IQR) of many runs instead of a single number.
     >>> from attn_course.timing import time_module
     >>> t = time_module(module, x, backward=True)        # doctest: +SKIP
     >>> print(t)                                         # doctest: +SKIP
-    1.23 ms ± 0.05 (median of 40, cuda:0)
+    1.23 ms (IQR 0.05 ms, median of 40, cuda:0)
 
 On a machine without a GPU every function still works and says, in ``Timing.note``, that the
 times are CPU times. Notebooks shrink their problem sizes there with :func:`pick_size`.
@@ -75,8 +75,8 @@ class Timing:
 
     def __str__(self) -> str:
         scale, unit = _time_unit(self.median_s)
-        return (f"{self.median_s * scale:.3g} {unit} ± {self.iqr_s * scale:.2g} "
-                f"(median of {self.runs}, {self.device})")
+        return (f"{self.median_s * scale:.3g} {unit} (IQR {self.iqr_s * scale:.3g} {unit}, "
+                f"median of {self.runs}, {self.device})")
 
 
 def _time_unit(seconds: float) -> tuple[float, str]:

@@ -51,7 +51,7 @@ def test_cpu_note_says_cpu(no_gpu):
 
 def test_str_is_readable():
     t = Timing(median_s=1.234e-3, iqr_s=5e-5, runs=40, device="cuda:0")
-    assert str(t) == "1.23 ms ± 0.05 (median of 40, cuda:0)"
+    assert str(t) == "1.23 ms (IQR 0.05 ms, median of 40, cuda:0)"
     assert "µs" in str(Timing(median_s=2e-6, iqr_s=1e-7, runs=3, device="cpu"))
 
 

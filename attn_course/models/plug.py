@@ -36,7 +36,6 @@ class AttentionPlug:
 
     placement: str
     build: Callable[..., nn.Module]
-    name: str
 
 
 def _check_placement(placement) -> str:
@@ -66,7 +65,7 @@ def _from_key(key: str, placement, options: dict) -> AttentionPlug:
     def build(channels: int, **conv_options) -> nn.Module:
         return cls(channels, **conv_options, **options)
 
-    return AttentionPlug(placement, build, spec.key)
+    return AttentionPlug(placement, build)
 
 
 def resolve_attention(attention, placement=None, options: dict | None = None) -> AttentionPlug | None:
@@ -101,8 +100,7 @@ def resolve_attention(attention, placement=None, options: dict | None = None) ->
                 f"it (e.g. lambda c: ECABlock(c, kernel_size=5)). Got options {sorted(options)}."
             )
         placement = "after_bn3" if placement is None else _check_placement(placement)
-        name = getattr(attention, "__name__", type(attention).__name__)
-        return AttentionPlug(placement, attention, name)
+        return AttentionPlug(placement, attention)
     raise ValueError(
         "attention must be None, a registry key (str) or a callable factory(channels) -> nn.Module, "
         f"got {type(attention).__name__}."

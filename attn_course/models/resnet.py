@@ -8,7 +8,9 @@ Transformations", CVPR 2017, for the grouped 3×3 of ResNeXt), with the same lay
     >>> from attn_course.models import resnet50
     >>> se_resnet50 = resnet50("se")                   # SE after bn3 in each of the 16 blocks
     >>> simam_resnet50 = resnet50("simam")             # SimAM after conv2, the paper's placement
-    >>> eca = resnet50(lambda c: ECABlock(c, kernel_size={256: 3, 512: 5, 1024: 5, 2048: 7}[c]))
+    >>> from attn_course.modules.eca import ECABlock
+    >>> kernel = {256: 3, 512: 5, 1024: 5, 2048: 7}       # per stage, as the released ECA-Net50
+    >>> eca_resnet50 = resnet50(lambda c: ECABlock(c, kernel_size=kernel[c]))
 
 See :mod:`attn_course.models.plug` for the three placements.
 """

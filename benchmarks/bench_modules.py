@@ -1,0 +1,185 @@
+"""Time every registered attention module at a detector-like shape and print a markdown table.
+
+    python benchmarks/bench_modules.py                      # 8×256×40×40 float32, default device
+    python benchmarks/bench_modules.py --quick              # small shape, short runs, eager only
+    python benchmarks/bench_modules.py --device cuda --dtype bfloat16 --keys se,eca,cbam
+
+For each module: its parameters; the median time of the forward (under no_grad) and of forward +
+backward, eager and under ``torch.compile``; the memory-traffic lower bound of each (the bytes the
+module must at least move, divided by the device's measured copy bandwidth) and measured / bound.
+See benchmarks/README.md for the model behind the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+import torch
+
+from attn_course.registry import attention_spec, available_attention, create_attention
+from attn_course.timing import copy_bandwidth, default_device, format_table, time_module
+
+DEFAULT_SHAPE = (8, 256, 40, 40)
+QUICK_SHAPE = (2, 128, 20, 20)
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "float64": torch.float64}
+
+
+def parse_shape(text: str) -> tuple[int, int, int, int]:
+    """``"8x256x40x40"`` or ``"8,256,40,40"`` → ``(8, 256, 40, 40)``."""
+    parts = text.replace(",", "x").lower().split("x")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a shape B×C×H×W such as 8x256x40x40, got {text!r}")
+    return shape
+
+
+def parse_keys(text: str) -> list[str]:
+    """Comma-separated registry keys, each checked against the registry."""
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    try:
+        return [attention_spec(k).key for k in keys]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", type=parse_shape, default=None,
+                        help=f"B×C×H×W input (default {'x'.join(map(str, DEFAULT_SHAPE))}, "
+                             f"{'x'.join(map(str, QUICK_SHAPE))} with --quick)")
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best present)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice); 1 steadies a busy CPU")
+    parser.add_argument("--keys", type=parse_keys, default=None,
+                        help="comma-separated registry keys (default all: "
+                             f"{','.join(available_attention())})")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time torch.compile'd modules (default on, off with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small default shape, short timings, no compile unless --compile")
+    parser.add_argument("--min-run-time", type=float, default=None,
+                        help="seconds of timed runs per measurement (default 0.5, 0.1 with --quick)")
+    return parser
+
+
+def one_line(error: BaseException) -> str:
+    """``TypeError: first line of the message``, short enough for a table cell."""
+    text = str(error).strip().splitlines()
+    message = text[0] if text else ""
+    return f"{type(error).__name__}: {message}"[:120].replace("|", "/")
+
+
+def traffic_bytes(x: torch.Tensor, parameters: int) -> tuple[int, int]:
+    """The least bytes a module must move: (forward, forward + backward).
+
+    Forward: read x, write y (same size) and read the parameters once.
+    Backward: read the incoming gradient and x, write the gradient of x; read the parameters and
+    write their gradients.
+    """
+    item = x.element_size()
+    forward = (2 * x.numel() + parameters) * item
+    backward = (3 * x.numel() + 2 * parameters) * item
+    return forward, forward + backward
+
+
+def build(key: str, channels: int, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
+    """The module for ``key`` with its paper defaults (SK with stride 1), in training mode."""
+    return create_attention(key, channels).to(device=device, dtype=dtype).train()
+
+
+def time_both(module, x, min_run_time: float) -> tuple[float, float]:
+    """Median seconds of the forward and of forward + backward."""
+    forward = time_module(module, x, min_run_time=min_run_time)
+    training = time_module(module, x, backward=True, min_run_time=min_run_time)
+    return forward.median_s, training.median_s
+
+
+def ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1e3:.3g}"
+
+
+def ratio(measured: float | None, bound: float) -> str:
+    return "—" if measured is None else f"{measured / bound:.3g}×"
+
+
+def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: bool,
+                  min_run_time: float) -> dict:
+    """One table row for ``key``; failures go to the row's note, never stop the run."""
+    notes = []
+    eager = compiled = (None, None)
+    parameters = None
+    try:
+        module = build(key, x.shape[1], x.device, x.dtype)
+        parameters = sum(p.numel() for p in module.parameters())
+        eager = time_both(module, x, min_run_time)
+    except Exception as error:                       # report per module, keep going
+        notes.append(f"eager failed: {one_line(error)}")
+    if compile_too and parameters is not None:
+        torch._dynamo.reset()
+        try:
+            compiled = time_both(torch.compile(build(key, x.shape[1], x.device, x.dtype)), x,
+                                 min_run_time)
+        except Exception as error:
+            notes.append(f"compile failed: {one_line(error)}")
+    bound_forward, bound_training = (b / bandwidth for b in traffic_bytes(x, parameters or 0))
+    row = {
+        "key": key,
+        "class": attention_spec(key).class_name,
+        "params": "—" if parameters is None else f"{parameters:,}",
+        "fwd ms": ms(eager[0]),
+        "fwd+bwd ms": ms(eager[1]),
+    }
+    if compile_too:
+        row.update({"fwd ms (compiled)": ms(compiled[0]), "fwd+bwd ms (compiled)": ms(compiled[1])})
+    row.update({
+        "bound fwd ms": ms(bound_forward),
+        "bound fwd+bwd ms": ms(bound_training),
+        "fwd / bound": ratio(eager[0], bound_forward),
+        "fwd+bwd / bound": ratio(eager[1], bound_training),
+    })
+    if compile_too:
+        row["compiled fwd+bwd / bound"] = ratio(compiled[1], bound_training)
+    row["note"] = "; ".join(notes)
+    return row
+
+
+def describe_run(device: torch.device, dtype_name: str, shape, bandwidth: float) -> str:
+    n = torch.get_num_threads()
+    threads = f", {n} thread{'s' if n != 1 else ''}" if device.type == "cpu" else ""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    return (f"device {device} ({name}{threads}), torch {torch.__version__}, input "
+            f"{'×'.join(map(str, shape))} {dtype_name}, copy bandwidth {bandwidth / 1e9:.3g} GB/s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_arguments().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    shape = args.shape or (QUICK_SHAPE if args.quick else DEFAULT_SHAPE)
+    compile_too = (not args.quick) if args.compile is None else args.compile
+    min_run_time = args.min_run_time or (0.1 if args.quick else 0.5)
+    device = torch.device(args.device) if args.device else default_device()
+    dtype = DTYPES[args.dtype]
+    keys = args.keys or available_attention()
+
+    torch.manual_seed(0)
+    x = torch.randn(shape, device=device, dtype=dtype)
+    bandwidth = copy_bandwidth(device)
+    print(describe_run(device, args.dtype, shape, bandwidth))
+    print()
+    rows = [benchmark_key(key, x, bandwidth, compile_too=compile_too, min_run_time=min_run_time)
+            for key in keys]
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

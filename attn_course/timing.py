@@ -278,8 +278,10 @@ def copy_bandwidth(device: torch.device | str | None = None, nbytes: int = 64 * 
     """
     _check_positive(nbytes, "nbytes", integer=True)
     where = torch.device(device) if device is not None else default_device()
-    source = torch.empty(nbytes, dtype=torch.uint8, device=where)
-    target = torch.empty_like(source)
+    # Both buffers are written before timing: untouched pages cost nothing to read on a CPU (they
+    # all map to one zero page), which would inflate the bandwidth several times over.
+    source = torch.ones(nbytes, dtype=torch.uint8, device=where)
+    target = torch.zeros_like(source)
     timing = time_fn(target.copy_, source, min_run_time=0.1)
     return 2 * nbytes / timing.median_s
 

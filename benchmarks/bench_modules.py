@@ -146,6 +146,7 @@ def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: b
         "fwd+bwd / bound": ratio(eager[1], bound_training),
     })
     if compile_too:
+        row["compiled fwd / bound"] = ratio(compiled[0], bound_forward)
         row["compiled fwd+bwd / bound"] = ratio(compiled[1], bound_training)
     row["note"] = "; ".join(notes)
     return row

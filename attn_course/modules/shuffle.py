@@ -69,13 +69,11 @@ class ShuffleAttention(nn.Module):
         cbias:   (1, c, 1, 1), init 1, shift of the channel gate
         sweight: (1, c, 1, 1), init 0, scale of the spatial gate's normalised map
         sbias:   (1, c, 1, 1), init 1, shift of the spatial gate
-        gn:      ``nn.GroupNorm(c, c)`` (one group per channel, affine), weight (c,), bias (c,)
+        gn:      ``nn.GroupNorm(c, c)`` (one group per channel, affine), weight (c,), bias (c,);
+                 its normalisation is computed in closed form (see ``_gate_coefficients``)
 
     In total 6·c parameters. At initialisation every gate is σ(1) ≈ 0.731.
     The batch size plays no part in any of these shapes.
-
-    ``nn.GroupNorm`` refuses an input with a single value per channel, which happens here only for
-    ``groups=1`` on a batch of one 1×1 map; any other batch, map size or ``groups`` works.
     """
 
     def __init__(self, channels: int, *, groups: int = 64):
@@ -98,13 +96,33 @@ class ShuffleAttention(nn.Module):
         is constant over H and W; the spatial-branch half varies with position.
         """
         check_feature_map(x, self.channels, module=type(self).__name__)
-        per_group = rearrange(x, "b (g c) h w -> (b g) c h w", g=self.groups)
-        x_channel, x_spatial = per_group.chunk(2, dim=1)
-        pooled = reduce(x_channel, "bg c h w -> bg c 1 1", "mean")
-        channel_gate = torch.sigmoid(self.cweight * pooled + self.cbias).expand_as(x_channel)
-        spatial_gate = torch.sigmoid(self.sweight * self.gn(x_spatial) + self.sbias)
-        both = torch.cat([channel_gate, spatial_gate], dim=1)
-        return rearrange(both, "(b g) c h w -> b (g c) h w", g=self.groups)
+        mean = reduce(x, "b c h w -> b c 1 1", "mean")
+        centred = x - mean
+        variance = reduce(centred.square(), "b c h w -> b c 1 1", "mean")
+        scale, shift = self._gate_coefficients(mean, variance)
+        return torch.sigmoid(torch.addcmul(shift, scale, centred))
+
+    def _gate_coefficients(self, mean: torch.Tensor, variance: torch.Tensor):
+        """Both gates as one affine map of x per sample and channel: gate = σ(a·(x − μ) + b).
+
+        Channel half:  a = 0,                      b = w1·μ + b1              (μ = GAP(x))
+        Spatial half:  a = w2·γ / √(σ² + ε),        b = w2·β + b2              (γ, β, ε: ``gn``'s)
+
+        which is σ(w2·GN(x) + b2) with GN written out (one group per channel; μ and the biased σ²
+        per sample and channel). Computing the gates from per-channel statistics lets a compiler
+        fuse the rest into one pass over x; ``gn`` keeps GroupNorm's parameter names, so official checkpoints load as they are.
+        """
+        mean_c, mean_s = rearrange(mean, "b (g two c) 1 1 -> two b g c", g=self.groups, two=2)
+        var_s = rearrange(variance, "b (g two c) 1 1 -> two b g c", g=self.groups, two=2)[1]
+        w1, b1, w2, b2 = (rearrange(p, "1 c 1 1 -> c") for p in
+                          (self.cweight, self.cbias, self.sweight, self.sbias))
+        scale_s = w2 * self.gn.weight * torch.rsqrt(var_s + self.gn.eps)
+        shift_c = w1 * mean_c + b1
+        shift_s = (w2 * self.gn.bias + b2).expand_as(scale_s)
+        scale = torch.stack([torch.zeros_like(scale_s), scale_s])
+        shift = torch.stack([shift_c, shift_s])
+        pattern = "two b g c -> b (g two c) 1 1"
+        return rearrange(scale, pattern), rearrange(shift, pattern)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return channel_shuffle(x * self.gate(x), 2)

@@ -18,6 +18,8 @@ detection backbone. The matrix steps and their hand-derived backward passes live
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 from einops import rearrange, reduce
 from torch import nn
@@ -83,7 +85,9 @@ class SOCA(nn.Module):
         """z, the row mean of the square-root covariance, shape (B, C, 1, 1), in x's dtype."""
         check_feature_map(x, self.channels, module=type(self).__name__)
         matrix_dtype = torch.promote_types(x.dtype, torch.float32)
-        with torch.autocast(device_type=x.device.type, enabled=False):
+        autocast_off = (torch.autocast(device_type=x.device.type, enabled=False)
+                        if torch.amp.is_autocast_available(x.device.type) else nullcontext())
+        with autocast_off:
             samples = rearrange(x.to(matrix_dtype), "b c h w -> b c (h w)")
             if self.use_custom_autograd:
                 root = NewtonSchulzSqrt.apply(CovariancePooling.apply(samples), self.iterations)

@@ -2,15 +2,12 @@
 shared MLP as matrix products, the k×k conv as a sum of shifted slices of a hand-padded map,
 BatchNorm in closed form."""
 
-import copy
-
 import pytest
 import torch
 
-from attn_course import create_attention
 from attn_course.modules.cbam import CBAM, ChannelAttention, SpatialAttention
 
-from .conftest import SHAPES
+from .conftest import SHAPES, randomise
 
 RESNET50_STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]
 
@@ -63,18 +60,6 @@ def spatial_gate_by_hand(x, conv_weight, pool_order, bn=None, training=False):
     if bn is not None:
         s = batchnorm_by_hand(s, bn, training)
     return sigmoid(s)
-
-
-def randomise(module):
-    """Random weights and BatchNorm running statistics, so every term of the equations matters."""
-    for p in module.parameters():
-        torch.nn.init.normal_(p, std=0.5)
-    for name, buf in module.named_buffers():
-        if name.endswith("running_mean"):
-            buf.normal_()
-        elif name.endswith("running_var"):
-            buf.uniform_(0.5, 2.0)
-    return module
 
 
 def n_params(module):
@@ -142,53 +127,11 @@ def test_parameter_counts():
     assert sum(n * n_params(CBAM(c)) for n, c in RESNET50_STAGES) == 28_089_624 - 25_557_032
 
 
-def test_zero_weights_give_half_gates():
-    m = CBAM(32).eval()
-    for p in m.channel.parameters():
-        torch.nn.init.zeros_(p)
-    torch.nn.init.zeros_(m.spatial.conv.weight)
-    x = torch.randn(2, 32, 5, 3)
-    assert m.channel.gate(x).shape == (2, 32, 1, 1) and m.spatial.gate(x).shape == (2, 1, 5, 3)
-    torch.testing.assert_close(m.channel(x), 0.5 * x)
-    torch.testing.assert_close(m.spatial(x), 0.5 * x)
-    torch.testing.assert_close(m(x), 0.25 * x)
-
-
-@pytest.mark.parametrize("cls", [ChannelAttention, SpatialAttention, CBAM])
-def test_bfloat16_and_channels_last(cls):
-    m = randomise(cls(64)).eval().to(torch.bfloat16)
-    x = torch.randn(2, 64, 7, 5).to(torch.bfloat16)
-    y = m(x)
-    assert y.dtype == torch.bfloat16 and y.device == x.device
-    reference = copy.deepcopy(m).double()(x.double())
-    torch.testing.assert_close(y.double(), reference, atol=0.1, rtol=0.05)
-    y_cl = m(x.to(memory_format=torch.channels_last))
-    assert y_cl.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(y_cl, y, atol=1e-2, rtol=2e-2)   # bfloat16 sums in another order
-
-
-def test_follows_the_input_device():
-    m = CBAM(64).eval().to("meta")
-    y = m(torch.empty(2, 64, 4, 4, device="meta"))
-    assert y.device.type == "meta" and y.shape == (2, 64, 4, 4)
-
-
-def test_gradient_reaches_every_parameter():
-    m = CBAM(64, reduction=4).train()
-    m(torch.randn(2, 64, 5, 5)).square().sum().backward()
-    names = {name for name, _ in m.named_parameters()}
+def test_parameter_names():
+    names = {name for name, _ in CBAM(64, reduction=4).named_parameters()}
     assert names == {"channel.fc1.weight", "channel.fc1.bias", "channel.fc2.weight",
                      "channel.fc2.bias", "spatial.conv.weight", "spatial.bn.weight",
                      "spatial.bn.bias"}
-    for name, p in m.named_parameters():
-        assert p.grad is not None and p.grad.abs().sum() > 0, name
-
-
-def test_torch_export():
-    m = randomise(CBAM(32, reduction=4).double()).eval()
-    x = torch.randn(2, 32, 5, 3, dtype=torch.float64)
-    exported = torch.export.export(m, (x,))
-    torch.testing.assert_close(exported.module()(x), m(x))
 
 
 def test_errors_name_the_constraint():
@@ -202,9 +145,3 @@ def test_errors_name_the_constraint():
         CBAM(64, kernel_size=-1)
     with pytest.raises(ValueError, match="pool_order.*'max_avg'.*'avg_max'.*'mean_max'"):
         CBAM(64, pool_order="mean_max")
-    for m in (ChannelAttention(64), SpatialAttention(64), CBAM(64)):
-        with pytest.raises(ValueError, match=r"\(B, 64, H, W\).*\(2, 32, 5, 5\)"):
-            m(torch.randn(2, 32, 5, 5))
-    for key in ("channel", "spatial", "cbam"):
-        with pytest.raises(ValueError, match="positive integer"):
-            create_attention(key, 0)

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from attn_course import create_attention
 from attn_course.modules.shuffle import ShuffleAttention, channel_shuffle
 
 from .conftest import SHAPES
@@ -55,8 +54,6 @@ def randomised(m):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("groups", [1, 4, 16])
 def test_matches_equations(shape, groups):
-    if groups == 1 and shape[0] * shape[2] * shape[3] == 1:
-        pytest.skip("nn.GroupNorm refuses one value per channel (documented in the class)")
     m = randomised(ShuffleAttention(shape[1], groups=groups).double())
     x = torch.randn(shape, dtype=torch.float64)
     torch.testing.assert_close(m(x), shuffle_attention_by_hand(x, m))
@@ -103,38 +100,6 @@ def test_channel_shuffle_is_a_plain_function():
     assert two_groups.flatten().tolist() == [0, 3, 1, 4, 2, 5]
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_dtype_device_and_channels_last_kept(dtype):
-    m = ShuffleAttention(32, groups=4).to(dtype)
-    x = torch.randn(2, 32, 7, 5, dtype=dtype)
-    for inp in [x, x.to(memory_format=torch.channels_last)]:
-        y = m(inp)
-        assert y.shape == x.shape and y.dtype == dtype and y.device == x.device
-        assert bool(torch.isfinite(y).all())
-
-
-def test_channels_last_gives_the_same_numbers():
-    m = randomised(ShuffleAttention(32, groups=4))
-    x = torch.randn(2, m.channels, 7, 5)
-    torch.testing.assert_close(m(x.to(memory_format=torch.channels_last)), m(x))
-
-
-def test_gradient_reaches_every_parameter():
-    m = randomised(ShuffleAttention(32, groups=4).double())
-    x = torch.randn(2, 32, 5, 4, dtype=torch.float64, requires_grad=True)
-    m(x).square().sum().backward()
-    for name, p in m.named_parameters():
-        assert p.grad is not None and bool(p.grad.abs().sum() > 0), name
-    assert x.grad is not None
-
-
-def test_torch_export():
-    m = randomised(ShuffleAttention(32, groups=4)).eval()
-    x = torch.randn(2, 32, 7, 5)
-    exported = torch.export.export(m, (x,))
-    torch.testing.assert_close(exported.module()(x), m(x))
-
-
 def test_errors_name_the_constraint():
     with pytest.raises(ValueError,
                        match=r"divisible by 128 \(2·groups.*nearest valid values are 128.*groups=32"):
@@ -145,11 +110,3 @@ def test_errors_name_the_constraint():
         ShuffleAttention(63, groups=4)
     with pytest.raises(ValueError, match="groups must be a positive integer"):
         ShuffleAttention(64, groups=0)
-    with pytest.raises(ValueError, match=r"\(B, 128, H, W\).*\(2, 64, 5, 5\)"):
-        ShuffleAttention(128)(torch.randn(2, 64, 5, 5))
-    with pytest.raises(ValueError, match=r"\(B, 128, H, W\).*\(128, 5, 5\)"):
-        ShuffleAttention(128)(torch.randn(128, 5, 5))
-
-
-def test_registry_builds_it():
-    assert isinstance(create_attention("shuffle", 256, groups=8), ShuffleAttention)

@@ -230,16 +230,6 @@ def test_custom_and_plain_autograd_give_the_same_gradients():
 
 
 @pytest.mark.parametrize("use_custom_autograd", [True, False])
-def test_gradient_reaches_every_parameter_and_the_input(use_custom_autograd):
-    m = SOCA(32, reduction=4, use_custom_autograd=use_custom_autograd)
-    x = torch.randn(2, 32, 6, 5, requires_grad=True)
-    m(x).square().sum().backward()
-    for name, p in m.named_parameters():
-        assert p.grad is not None and bool(p.grad.isfinite().all()) and p.grad.abs().sum() > 0, name
-    assert bool(x.grad.isfinite().all()) and x.grad.abs().sum() > 0
-
-
-@pytest.mark.parametrize("use_custom_autograd", [True, False])
 def test_one_by_one_map_gives_finite_values_and_gradients(use_custom_autograd):
     """A 1×1 map has zero covariance: z = 0 and the gate is σ(W_up ReLU(b_down) + b_up)."""
     m = soca_with_random_weights(8, reduction=2, use_custom_autograd=use_custom_autograd)
@@ -252,17 +242,6 @@ def test_one_by_one_map_gives_finite_values_and_gradients(use_custom_autograd):
     assert all(bool(p.grad.isfinite().all()) for p in m.parameters())
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
-def test_keeps_dtype(dtype):
-    """bfloat16 runs the covariance and square root in float32 internally, then casts back."""
-    m = SOCA(16, reduction=4)
-    x = torch.randn(2, 16, 7, 5)
-    reference = m(x)
-    out = m.to(dtype)(x.to(dtype))
-    assert out.dtype == dtype and out.shape == x.shape
-    torch.testing.assert_close(out.float(), reference, rtol=2e-2, atol=2e-2)
-
-
 def test_matrix_part_runs_in_float32_under_autocast():
     m = SOCA(16, reduction=4)
     x = torch.randn(2, 16, 5, 5)
@@ -272,26 +251,9 @@ def test_matrix_part_runs_in_float32_under_autocast():
     torch.testing.assert_close(z, m.descriptor(x))
 
 
-def test_gate_range_and_zero_weights():
-    m = SOCA(64)
-    x = torch.randn(2, 64, 5, 5)
-    g = m.gate(x)
-    assert g.shape == (2, 64, 1, 1) and bool(((g > 0) & (g < 1)).all())
-    for p in m.parameters():
-        torch.nn.init.zeros_(p)
-    torch.testing.assert_close(m(x), 0.5 * x)
-
-
 def test_parameter_count():
     C, r = 256, 16
     assert sum(p.numel() for p in SOCA(C).parameters()) == 2 * C * C // r + C // r + C
-
-
-def test_torch_export_matches_eager():
-    m = SOCA(16, reduction=4).eval()
-    x = torch.randn(2, 16, 7, 5)
-    exported = torch.export.export(m, (x,))
-    torch.testing.assert_close(exported.module()(x), m(x))
 
 
 def test_registry_builds_it():
@@ -307,10 +269,6 @@ def test_errors_name_the_constraint():
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="iterations must be a positive integer"):
             SOCA(8, reduction=2, iterations=bad)
-    with pytest.raises(ValueError, match=r"\(B, 64, H, W\).*\(2, 32, 5, 5\)"):
-        SOCA(64)(torch.randn(2, 32, 5, 5))
-    with pytest.raises(ValueError, match=r"\(B, 64, H, W\).*\(64, 5, 5\)"):
-        SOCA(64)(torch.randn(64, 5, 5))
 
 
 def test_blog_regressions_one_iteration_and_float64():

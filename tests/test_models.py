@@ -218,7 +218,8 @@ def test_bad_placement_names_the_valid_ones():
 
 
 def test_bad_key_lists_the_valid_keys():
-    with pytest.raises(ValueError, match=r"unknown attention 'sse'.*Did you mean 'se'.*Valid keys: se, eca"):
+    expected = r"unknown attention 'sse'.*Did you mean 'se'.*Valid keys: se, eca"
+    with pytest.raises(ValueError, match=expected):
         resnet50("sse")
 
 

@@ -24,6 +24,7 @@ abstract speaks of "300 parameters", which its own code does not give.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange, reduce
 from torch import nn
 
@@ -96,31 +97,31 @@ class ShuffleAttention(nn.Module):
         is constant over H and W; the spatial-branch half varies with position.
         """
         check_feature_map(x, self.channels, module=type(self).__name__)
-        mean = reduce(x, "b c h w -> b c 1 1", "mean")
-        centred = x - mean
-        variance = reduce(centred.square(), "b c h w -> b c 1 1", "mean")
-        scale, shift = self._gate_coefficients(mean, variance)
-        return torch.sigmoid(torch.addcmul(shift, scale, centred))
+        if x.shape[2] * x.shape[3] > 1:   # (x − μ)/√(σ² + ε) per sample and channel
+            normalised = F.group_norm(x, self.channels, eps=self.gn.eps)
+        else:                             # one position: x − μ is 0 (group_norm refuses one value)
+            normalised = torch.zeros_like(x)
+        scale, shift = self._gate_coefficients(reduce(x, "b c h w -> b c 1 1", "mean"))
+        return torch.sigmoid(torch.addcmul(shift, scale, normalised))
 
-    def _gate_coefficients(self, mean: torch.Tensor, variance: torch.Tensor):
-        """Both gates as one affine map of x per sample and channel: gate = σ(a·(x − μ) + b).
+    def _gate_coefficients(self, mean: torch.Tensor):
+        """Both gates as one affine map of the normalised x̂ = (x − μ)/√(σ² + ε): σ(a·x̂ + b).
 
-        Channel half:  a = 0,                      b = w1·μ + b1              (μ = GAP(x))
-        Spatial half:  a = w2·γ / √(σ² + ε),        b = w2·β + b2              (γ, β, ε: ``gn``'s)
+        Channel half:  a = 0,        b = w1·μ + b1        (μ = GAP(x), per sample and channel)
+        Spatial half:  a = w2·γ,     b = w2·β + b2        (γ, β, ε: ``gn``'s affine scale, shift, eps)
 
-        which is σ(w2·GN(x) + b2) with GN written out (one group per channel; μ and the biased σ²
-        per sample and channel). Computing the gates from per-channel statistics lets a compiler
-        fuse the rest into one pass over x; ``gn`` keeps GroupNorm's parameter names, so official checkpoints load as they are.
+        which is σ(w2·GN(x) + b2) for the spatial half, GN with one group per channel. One
+        normalisation of all channels and one fused gate replace the per-group split, GroupNorm
+        call and concatenation: ``torch.compile`` fuses the whole gate into a pass or two over x.
+        ``gn`` keeps GroupNorm's parameter names, so official checkpoints load as they are.
         """
-        mean_c, mean_s = rearrange(mean, "b (g two c) 1 1 -> two b g c", g=self.groups, two=2)
-        var_s = rearrange(variance, "b (g two c) 1 1 -> two b g c", g=self.groups, two=2)[1]
+        mean_c = rearrange(mean, "b (g two c) 1 1 -> two b g c", g=self.groups, two=2)[0]
         w1, b1, w2, b2 = (rearrange(p, "1 c 1 1 -> c") for p in
                           (self.cweight, self.cbias, self.sweight, self.sbias))
-        scale_s = w2 * self.gn.weight * torch.rsqrt(var_s + self.gn.eps)
-        shift_c = w1 * mean_c + b1
-        shift_s = (w2 * self.gn.bias + b2).expand_as(scale_s)
+        scale_s = (w2 * self.gn.weight).expand_as(mean_c)
+        shift_s = (w2 * self.gn.bias + b2).expand_as(mean_c)
         scale = torch.stack([torch.zeros_like(scale_s), scale_s])
-        shift = torch.stack([shift_c, shift_s])
+        shift = torch.stack([w1 * mean_c + b1, shift_s])
         pattern = "two b g c -> b (g two c) 1 1"
         return rearrange(scale, pattern), rearrange(shift, pattern)
 

@@ -116,8 +116,11 @@ class SpatialAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The spatial gate M_s(x), shape (B, 1, H, W), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        peak = x.max(dim=1, keepdim=True).values  # with indices: the faster backward, as above
-        avg = reduce(x, "b c h w -> b 1 h w", "mean")
+        # Both with keepdim: the backward of a reduction over a leading axis followed by a reshape
+        # (what einops' "b c h w -> b 1 h w" does) runs about 3× slower on CPU. max with indices
+        # has the faster backward, as in the channel gate.
+        peak = x.max(dim=1, keepdim=True).values
+        avg = x.mean(dim=1, keepdim=True)
         pair = (peak, avg) if self.pool_order == "max_avg" else (avg, peak)
         s = self.conv(torch.cat(pair, dim=1))
         if self.bn is not None:

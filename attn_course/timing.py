@@ -270,20 +270,24 @@ def time_module(module: nn.Module, x: torch.Tensor, *, backward: bool = False,
     return time_fn(forward_backward, min_run_time=min_run_time, device=x.device)
 
 
-def copy_bandwidth(device: torch.device | str | None = None, nbytes: int = 64 * 2**20) -> float:
+def copy_bandwidth(device: torch.device | str | None = None, nbytes: int = 64 * 2**20,
+                   repeats: int = 5) -> float:
     """Achieved memory bandwidth in bytes/s of copying ``nbytes`` within one device.
 
     A copy reads ``nbytes`` and writes ``nbytes``, so the traffic counted is ``2 * nbytes``. Use
-    a buffer much larger than the caches (the default 64 MiB) to measure memory, not cache.
+    a buffer much larger than the caches (the default 64 MiB) to measure memory, not cache. The
+    result is the best of ``repeats`` measurements: a lower bound on time must use the fastest
+    the memory has shown (on a shared machine single measurements vary by ±30 %).
     """
     _check_positive(nbytes, "nbytes", integer=True)
+    _check_positive(repeats, "repeats", integer=True)
     where = torch.device(device) if device is not None else default_device()
     # Both buffers are written before timing: untouched pages cost nothing to read on a CPU (they
     # all map to one zero page), which would inflate the bandwidth several times over.
     source = torch.ones(nbytes, dtype=torch.uint8, device=where)
     target = torch.zeros_like(source)
-    timing = time_fn(target.copy_, source, min_run_time=0.1)
-    return 2 * nbytes / timing.median_s
+    fastest = min(time_fn(target.copy_, source, min_run_time=0.05).median_s for _ in range(repeats))
+    return 2 * nbytes / fastest
 
 
 def memory_traffic_bound_s(nbytes: int | float, device: torch.device | str | None = None,

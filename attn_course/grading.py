@@ -123,9 +123,9 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
     Args:
         submissions: folder laid out as ``<student>/<assignment>/<notebook>.ipynb``.
         root: the course folder (with ``solutions/`` and ``nbgrader_config.py``).
-        workdir: scratch course folder kept for ``feedback`` (a new temporary folder if None). Its
-            ``submitted/`` is replaced by a copy of ``submissions``; nothing in ``submissions`` is
-            modified.
+        workdir: scratch course folder kept for ``feedback`` (a new temporary folder if None): it
+            must be new, empty, or made by an earlier ``grade``, and is emptied first; it receives
+            a copy of ``submissions``, which is never modified.
         csv_path: where to write the score table (one row per student and notebook).
         cell_timeout: seconds a cell may run before it is interrupted (default: nbgrader_config.py).
     """
@@ -133,27 +133,10 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
     submissions = Path(submissions).resolve()
     if not submissions.is_dir():
         raise CourseError(f"submissions folder {submissions} does not exist")
-    known = set(assignments(root))
-    work = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix="attn-grade-"))
-    work.mkdir(parents=True, exist_ok=True)
-    for sub in ("source", "submitted", "autograded", "feedback", "release"):
-        shutil.rmtree(work / sub, ignore_errors=True)
-    (work / "gradebook.db").unlink(missing_ok=True)
+    todo = _submissions_to_grade(submissions, set(assignments(root)))
+    work = _scratch_folder(workdir)
     shutil.copytree(root / "solutions", work / "source")
     shutil.copytree(submissions, work / "submitted")
-
-    todo = []
-    for student_dir in sorted(p for p in (work / "submitted").iterdir() if p.is_dir()):
-        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            if assignment_dir.name not in known:
-                raise CourseError(
-                    f"{submissions / student_dir.name / assignment_dir.name}: unknown assignment "
-                    f"{assignment_dir.name!r}; expected one of {', '.join(sorted(known))} "
-                    "(layout: <student>/<assignment>/<notebook>.ipynb)")
-            todo.append((student_dir.name, assignment_dir.name))
-    if not todo:
-        raise CourseError(f"no submissions found in {submissions}; expected "
-                          "<student>/<assignment>/<notebook>.ipynb")
 
     with _nbgrader_environment():
         cfg = _config(root, work, source_directory="source", release_directory="release")
@@ -166,10 +149,46 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
             _check(api.autograde(name, student, force=True, create=True),
                    f"autograde {student}/{name}")
         scores = _read_scores(api, todo)
-    (work / "attn_course_submissions.txt").write_text(str(submissions) + "\n")
     if csv_path:
         write_scores_csv(scores, csv_path)
     return scores
+
+
+_WORKDIR_MARK = ".attn-course-workdir"
+
+
+def _submissions_to_grade(submissions: Path, known: set[str]) -> list[tuple[str, str]]:
+    """(student, assignment) pairs in ``submissions``, checked against the course's assignments."""
+    todo = []
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
+        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
+            if assignment_dir.name not in known:
+                raise CourseError(
+                    f"{assignment_dir}: unknown assignment {assignment_dir.name!r}; expected one of "
+                    f"{', '.join(sorted(known))} (layout: <student>/<assignment>/<notebook>.ipynb)")
+            todo.append((student_dir.name, assignment_dir.name))
+    if not todo:
+        raise CourseError(f"no submissions found in {submissions}; expected "
+                          "<student>/<assignment>/<notebook>.ipynb")
+    return todo
+
+
+def _scratch_folder(workdir) -> Path:
+    """An empty scratch course folder: new, empty, or one an earlier ``grade`` made (then reset).
+
+    A folder with other content is refused, so a mistyped ``--workdir`` never deletes anything.
+    """
+    if workdir is None:
+        work = Path(tempfile.mkdtemp(prefix="attn-grade-"))
+    else:
+        work = Path(workdir).resolve()
+        if work.exists() and any(work.iterdir()) and not (work / _WORKDIR_MARK).exists():
+            raise CourseError(f"--workdir {work} is not empty and was not made by `attn-course "
+                              "grade`; name a new folder (it is emptied on every run)")
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / _WORKDIR_MARK).write_text("scratch folder of `attn-course grade`; emptied on each run\n")
+    return work
 
 
 def _read_scores(api, todo) -> list[NotebookScore]:

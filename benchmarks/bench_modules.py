@@ -49,8 +49,8 @@ def parse_keys(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def build_arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """--shape, --device, --dtype and --threads, shared with compare_seed.py."""
     parser.add_argument("--shape", type=parse_shape, default=None,
                         help=f"B×C×H×W input (default {'x'.join(map(str, DEFAULT_SHAPE))}, "
                              f"{'x'.join(map(str, QUICK_SHAPE))} with --quick)")
@@ -58,6 +58,11 @@ def build_arguments() -> argparse.ArgumentParser:
     parser.add_argument("--dtype", choices=DTYPES, default="float32")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice); 1 steadies a busy CPU")
+
+
+def build_arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_input_arguments(parser)
     parser.add_argument("--keys", type=parse_keys, default=None,
                         help="comma-separated registry keys (default all: "
                              f"{','.join(available_attention())})")

@@ -30,7 +30,7 @@ from torch import nn
 
 from attn_course.registry import available_attention, create_attention
 from attn_course.timing import default_device, format_table, time_module
-from bench_modules import DEFAULT_SHAPE, DTYPES, QUICK_SHAPE, one_line, parse_keys, parse_shape
+from bench_modules import DEFAULT_SHAPE, DTYPES, QUICK_SHAPE, add_input_arguments, one_line, parse_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BLOG = REPO_ROOT / ".." / "shared" / "seed" / "000_19e50467499801fc.txt"
@@ -201,13 +201,7 @@ def build_arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--blog", type=Path, default=DEFAULT_BLOG,
                         help="the blog's text file (default: ../shared/seed/ next to the repository)")
-    parser.add_argument("--shape", type=parse_shape, default=None,
-                        help=f"B×C×H×W input (default {'x'.join(map(str, DEFAULT_SHAPE))}, "
-                             f"{'x'.join(map(str, QUICK_SHAPE))} with --quick)")
-    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best present)")
-    parser.add_argument("--dtype", choices=DTYPES, default="float32")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice); 1 steadies a busy CPU")
+    add_input_arguments(parser)
     parser.add_argument("--keys", type=parse_keys, default=None, help="comma-separated registry keys")
     parser.add_argument("--repeats", type=int, default=3,
                         help="alternating measurements per side; the median is reported")

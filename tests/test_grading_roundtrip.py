@@ -43,9 +43,14 @@ def test_release_is_in_sync_with_solutions(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def grading_base(tmp_path_factory):
+    return tmp_path_factory.mktemp("grading")
+
+
+@pytest.fixture(scope="module")
+def graded(grading_base):
     """Scores of every case of every assignment: {(student, assignment): NotebookScore}."""
-    base = tmp_path_factory.mktemp("grading")
+    base = grading_base
     groups = defaultdict(list)  # two folders graded side by side, one per core
     for index, (assignment, cases) in enumerate(sorted(CASES.items())):
         students = [("solution", {}), ("untouched", None)]
@@ -100,3 +105,13 @@ def test_correct_alternative_keeps_full_marks(graded, assignment, case):
 def test_hanging_cell_costs_only_its_own_tests(graded, assignment):
     score = graded[("hangs", assignment)]
     assert set(score.failed_cells.split(";")) == CASES[assignment].HANG_LOSES, score
+
+
+def test_feedback_reports_come_from_nbgrader(graded, grading_base, tmp_path):
+    hangs = [a for a, c in CASES.items() if getattr(c, "HANGS", None)]
+    reports = grading.feedback(grading_base / "work-hang", ROOT, out=tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*/*.html")) == sorted(
+        f"hangs/{a}/{a}.html" for a in hangs)
+    for report in reports:
+        score = graded[("hangs", report.parent.name)]
+        assert f"(Score: {score.score:.1f} / {score.max_score:.1f})" in report.read_text()

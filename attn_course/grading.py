@@ -92,8 +92,8 @@ def _check(result: dict, what: str) -> None:
 def release(root=".", only: list[str] | None = None) -> list[Path]:
     """Regenerate ``notebooks/<assignment>/`` from ``solutions/<assignment>/``; returns the notebooks.
 
-    nbgrader writes into a scratch folder first; only then are the release files replaced, so a
-    failure leaves the committed release untouched.
+    nbgrader writes every assignment into a scratch folder first; only when all succeeded are the
+    release folders replaced, so a failure leaves the committed release untouched.
     """
     root = _course_root(root)
     names = only or assignments(root)
@@ -108,6 +108,7 @@ def release(root=".", only: list[str] | None = None) -> list[Path]:
         api = _api(_config(root, work, source_directory="source", release_directory="release"))
         for name in names:
             _check(api.generate_assignment(name, force=True), f"generate the release of {name}")
+        for name in names:  # only once every assignment generated cleanly
             target = root / "notebooks" / name
             if target.exists():
                 shutil.rmtree(target)

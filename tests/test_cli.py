@@ -69,3 +69,16 @@ def test_grade_never_empties_a_folder_it_did_not_make(course, tmp_path, capsys):
                  "--workdir", str(precious)]) == 2
     assert "is not empty and was not made by `attn-course grade`" in capsys.readouterr().err
     assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_failed_release_leaves_the_committed_release_untouched(course, capsys):
+    released = course / "notebooks" / "01_se" / "01_se.ipynb"
+    released.parent.mkdir(parents=True)
+    released.write_text("an older release")  # what a regeneration of 01_se would replace
+    before = released.read_bytes()
+    broken = course / "solutions" / "99_broken"
+    broken.mkdir()
+    (broken / "99_broken.ipynb").write_text("this is not a notebook")
+    assert main(["--root", str(course), "release"]) == 2
+    assert "nbgrader failed to generate the release of 99_broken" in capsys.readouterr().err
+    assert released.read_bytes() == before

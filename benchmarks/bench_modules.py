@@ -68,6 +68,13 @@ def build_arguments() -> argparse.ArgumentParser:
                              f"{','.join(available_attention())})")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="also time torch.compile'd modules (default on, off with --quick)")
+    parser.add_argument("--compile-mode", default=None,
+                        choices=["default", "reduce-overhead", "max-autotune",
+                                 "max-autotune-no-cudagraphs"],
+                        help="torch.compile's mode (default: torch's default); reduce-overhead "
+                             "replays CUDA graphs, which removes the launch cost of small inputs")
+    parser.add_argument("--forward-only", action="store_true",
+                        help="time the forward alone (the fwd+bwd columns show —); halves compile time")
     parser.add_argument("--quick", action="store_true",
                         help="small default shape, short timings, no compile unless --compile")
     parser.add_argument("--min-run-time", type=float, default=None,
@@ -100,9 +107,11 @@ def build(key: str, channels: int, device: torch.device, dtype: torch.dtype) -> 
     return create_attention(key, channels).to(device=device, dtype=dtype).train()
 
 
-def time_both(module, x, min_run_time: float) -> tuple[float, float]:
-    """Median seconds of the forward and of forward + backward."""
+def time_both(module, x, min_run_time: float, backward: bool = True) -> tuple[float, float | None]:
+    """Median seconds of the forward and of forward + backward (None with ``backward=False``)."""
     forward = time_module(module, x, min_run_time=min_run_time)
+    if not backward:
+        return forward.median_s, None
     training = time_module(module, x, backward=True, min_run_time=min_run_time)
     return forward.median_s, training.median_s
 
@@ -116,7 +125,8 @@ def ratio(measured: float | None, bound: float) -> str:
 
 
 def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: bool,
-                  min_run_time: float) -> dict:
+                  min_run_time: float, compile_mode: str | None = None,
+                  backward: bool = True) -> dict:
     """One table row for ``key``; failures go to the row's note, never stop the run."""
     notes = []
     eager = compiled = (None, None)
@@ -124,14 +134,14 @@ def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: b
     try:
         module = build(key, x.shape[1], x.device, x.dtype)
         parameters = sum(p.numel() for p in module.parameters())
-        eager = time_both(module, x, min_run_time)
+        eager = time_both(module, x, min_run_time, backward)
     except Exception as error:                       # report per module, keep going
         notes.append(f"eager failed: {one_line(error)}")
     if compile_too and parameters is not None:
         torch._dynamo.reset()
         try:
-            compiled = time_both(torch.compile(build(key, x.shape[1], x.device, x.dtype)), x,
-                                 min_run_time)
+            module = torch.compile(build(key, x.shape[1], x.device, x.dtype), mode=compile_mode)
+            compiled = time_both(module, x, min_run_time, backward)
         except Exception as error:
             notes.append(f"compile failed: {one_line(error)}")
     bound_forward, bound_training = (b / bandwidth for b in traffic_bytes(x, parameters or 0))
@@ -157,12 +167,14 @@ def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: b
     return row
 
 
-def describe_run(device: torch.device, dtype_name: str, shape, bandwidth: float) -> str:
+def describe_run(device: torch.device, dtype_name: str, shape, bandwidth: float,
+                 compile_mode: str | None = None) -> str:
     n = torch.get_num_threads()
     threads = f", {n} thread{'s' if n != 1 else ''}" if device.type == "cpu" else ""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
     return (f"device {device} ({name}{threads}), torch {torch.__version__}, input "
-            f"{'×'.join(map(str, shape))} {dtype_name}, copy bandwidth {bandwidth / 1e9:.3g} GB/s")
+            f"{'×'.join(map(str, shape))} {dtype_name}, copy bandwidth {bandwidth / 1e9:.3g} GB/s"
+            + (f", torch.compile mode {compile_mode}" if compile_mode else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,10 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     x = torch.randn(shape, device=device, dtype=dtype)
     bandwidth = copy_bandwidth(device)
-    print(describe_run(device, args.dtype, shape, bandwidth))
+    print(describe_run(device, args.dtype, shape, bandwidth, args.compile_mode), flush=True)
     print()
-    rows = [benchmark_key(key, x, bandwidth, compile_too=compile_too, min_run_time=min_run_time)
-            for key in keys]
+    rows = []
+    for key in keys:
+        rows.append(benchmark_key(key, x, bandwidth, compile_too=compile_too,
+                                  min_run_time=min_run_time, compile_mode=args.compile_mode,
+                                  backward=not args.forward_only))
+        # one line per module as it finishes, so a run cut short still shows what it measured
+        print(" ".join(f"{k}={v}" for k, v in rows[-1].items() if v), file=sys.stderr, flush=True)
     print(format_table(rows))
     return 0
 

@@ -1,5 +1,7 @@
 """ResNet-50 / ResNeXt-50 against torchvision's published counts and a bottleneck written out by hand."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -245,3 +247,24 @@ def test_wrong_input_names_expected_and_received_shape():
 def test_count_parameters_rejects_non_modules():
     with pytest.raises(ValueError, match="nn.Module, got list"):
         count_parameters([])
+
+
+# ---------------------------------------------------------------- on a CUDA GPU (skipped without one)
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("key", ["cbam", "simam", "sk"])
+def test_cuda_training_step_matches_cpu(key):
+    """One training step (forward, backward) of a backbone with attention gives the same logits and
+    gradients on the GPU as on the CPU, in float64."""
+    torch.manual_seed(0)
+    builder = resnext50_32x4d if key == "sk" else resnet50
+    model = builder(key, num_classes=10).double().train()
+    gpu = copy.deepcopy(model).cuda()
+    x = torch.randn(2, 3, 64, 48, dtype=torch.float64)
+    y, y_gpu = model(x), gpu(x.cuda())
+    assert y_gpu.device.type == "cuda"
+    torch.testing.assert_close(y_gpu.cpu(), y)
+    y.square().sum().backward()
+    y_gpu.square().sum().backward()
+    for (name, p), p_gpu in zip(model.named_parameters(), gpu.parameters()):
+        torch.testing.assert_close(p_gpu.grad.cpu(), p.grad, msg=lambda m, name=name: f"{name}: {m}")

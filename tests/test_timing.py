@@ -124,3 +124,50 @@ def test_errors():
         format_table([{"a": 1}, {"b": 2}])
     with pytest.raises(ValueError, match="nbytes must be > 0"):
         copy_bandwidth("cpu", nbytes=0)
+
+
+# ---------------------------------------------------------------- on a CUDA GPU (skipped without one)
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_cuda
+def test_cuda_is_the_default_and_sizes_grow(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert default_device().type == "cuda"
+    assert not small_sizes() and pick_size("big", "small") == "big"
+
+
+@needs_cuda
+def test_cuda_timing_names_the_card_and_reads_peak_memory():
+    x = torch.randn(1024, 1024, device="cuda")
+    t = time_fn(torch.relu, x, min_run_time=FAST)
+    assert t.device == f"cuda:{torch.cuda.current_device()}" and t.note == ""
+    assert t.peak_memory_bytes is not None and t.peak_memory_bytes >= 2 * x.nbytes  # x and relu(x)
+    closure = time_fn(lambda: torch.relu(x), min_run_time=FAST)
+    assert closure.device.startswith("cuda") and "assumed" in closure.note
+
+
+@needs_cuda
+def test_cuda_clock_waits_for_the_kernels():
+    """A float32 4096³ product is 137 GFLOP: no GPU does it in under 0.137 ms without TF32 (1 PFLOP/s
+    would be far above any card's float32 rate). A clock that did not synchronise would time only the
+    launch, a few microseconds."""
+    a = torch.randn(4096, 4096, device="cuda")
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        t = time_fn(torch.mm, a, a, min_run_time=0.05, warmup=1)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
+    assert t.median_s > 2 * 4096**3 / 1e15
+
+
+@needs_cuda
+def test_cuda_time_module_and_bandwidth():
+    m = nn.Conv2d(8, 8, 3, padding=1)
+    t = time_module(m, torch.randn(2, 8, 16, 16, device="cuda"), backward=True, min_run_time=FAST)
+    assert t.device.startswith("cuda") and m.weight.device.type == "cuda"
+    assert m.weight.grad is not None and m.weight.grad.device.type == "cuda"
+    bandwidth = copy_bandwidth("cuda")
+    assert 1e11 < bandwidth < 2e13        # 100 GB/s .. 20 TB/s: any card of the last decade

@@ -340,3 +340,49 @@ def test_wrong_input_names_both_shapes(case):
             call(torch.randn(C, 5, 5))
         with pytest.raises(TypeError, match="floating-point"):
             call(torch.ones(2, C, 5, 5, dtype=torch.int64))
+
+
+# ---------------------------------------------------------------- on a CUDA GPU (skipped without one)
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _assert_same_on_both(cpu_tensors, cuda_tensors, what):
+    for name, (a, b) in zip(what, zip(cpu_tensors, cuda_tensors)):
+        assert b.device.type == "cuda", name
+        torch.testing.assert_close(b.cpu(), a, msg=lambda m, name=name: f"{name}: {m}")
+
+
+@needs_cuda
+@cases
+def test_cuda_matches_cpu_forward_backward_and_running_stats(case):
+    """Training step in float64 on both devices: output, every gradient and BatchNorm buffers agree."""
+    m = random_module(case, F64).train()
+    gpu = copy.deepcopy(m).cuda()
+    x = feature_map(case, 3, 6, 5, dtype=F64).requires_grad_()
+    x_gpu = x.detach().cuda().requires_grad_()
+    y, y_gpu = m(x), gpu(x_gpu)
+    _assert_same_on_both([y], [y_gpu], ["output"])
+    weight = torch.randn_like(y)
+    (y * weight).sum().backward()
+    (y_gpu * weight.cuda()).sum().backward()
+    names = ["x.grad"] + [f"{n}.grad" for n, _ in m.named_parameters()]
+    _assert_same_on_both([x.grad] + [p.grad for p in m.parameters()],
+                         [x_gpu.grad] + [p.grad for p in gpu.parameters()], names)
+    _assert_same_on_both(list(m.buffers()), list(gpu.buffers()), [n for n, _ in m.named_buffers()])
+
+
+@needs_cuda
+@cases
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=str)
+def test_cuda_half_precision_and_channels_last(case, dtype):
+    m = (case.build() if case.bf16_default_init else random_module(case)).eval().to(dtype)
+    x = feature_map(case).to(dtype)
+    reference = copy.deepcopy(m).double()(x.double())        # the same rounded numbers, exactly
+    m, x = m.cuda(), x.cuda()
+    atol, rtol = case.bf16_tol
+    for inp in [x, x.to(memory_format=torch.channels_last)]:
+        y = m(inp)
+        assert y.dtype == dtype and y.device == x.device and y.shape == reference.shape
+        torch.testing.assert_close(y.double().cpu(), reference, atol=atol, rtol=rtol)
+    assert y.is_contiguous(memory_format=torch.channels_last) == case.keeps_channels_last

@@ -2,9 +2,9 @@
 
 Naive timing lies on a GPU: kernels run asynchronously, so ``time.time()`` around a call measures
 how long it took to *queue* the work, and the first calls pay for memory allocation and kernel
-selection. Everything here goes through :mod:`torch.utils.benchmark`, which synchronises the device
-around each measured block, after a few warm-up calls, and reports the median and the interquartile
-range (IQR) of many runs instead of a single number.
+selection. Everything here makes a few warm-up calls, then times blocks of calls with the device
+synchronised at each block's edges, and reports the median and the interquartile range (IQR) of the
+per-call time over the blocks instead of a single number.
 
     >>> from attn_course.timing import time_module
     >>> t = time_module(module, x, backward=True)        # doctest: +SKIP
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import timeit
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
-from torch.utils import benchmark
 
 __all__ = [
     "Timing",
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 NBGRADER_ENV = "NBGRADER_EXECUTION"
+MIN_BLOCKS = 5     # time_fn times at least this many blocks unless one call outlasts the budget
 
 
 @dataclass
@@ -180,9 +181,13 @@ def time_fn(fn: Callable, *args, min_run_time: float = 0.2, warmup: int = 3,
             device: torch.device | str | None = None, **kwargs) -> Timing:
     """Time ``fn(*args, **kwargs)``: ``warmup`` untimed calls, then timed blocks.
 
-    The timed part is ``torch.utils.benchmark.Timer(...).blocked_autorange(min_run_time)``: it
-    repeats the call in blocks for at least ``min_run_time`` seconds, synchronising the device
-    at the edges of every block, and keeps the per-call time of each block.
+    One more synchronised call estimates the cost of a call; each block then repeats the call
+    enough times to last about a tenth of ``min_run_time`` (at least once), with the device
+    synchronised at the block's edges, so the synchronisation's own cost is spread over many
+    calls. Blocks are timed until ``min_run_time`` seconds have passed and at least
+    ``MIN_BLOCKS`` blocks ran; a call so slow that ``MIN_BLOCKS`` of them would take more than twice
+    ``min_run_time`` is timed only until ``min_run_time`` has passed. The median and IQR are over the
+    blocks' per-call times.
 
     The device is read from the tensor (or module) arguments; ``device=`` overrides it and is
     *not* passed on to ``fn`` (wrap a function that itself takes ``device`` in a lambda). Give
@@ -204,6 +209,13 @@ def time_fn(fn: Callable, *args, min_run_time: float = 0.2, warmup: int = 3,
     note = note or _cpu_note(where)
     clock = _synchronising_timer(where)
 
+    def block(calls: int) -> float:
+        """Seconds per call, over ``calls`` calls between two synchronisations."""
+        start = clock()
+        for _ in range(calls):
+            fn(*args, **kwargs)
+        return (clock() - start) / calls
+
     for _ in range(warmup):
         fn(*args, **kwargs)
     clock()                                   # let the warm-up finish before the clock starts
@@ -211,18 +223,23 @@ def time_fn(fn: Callable, *args, min_run_time: float = 0.2, warmup: int = 3,
     on_cuda = where.type == "cuda"
     if on_cuda:
         torch.cuda.reset_peak_memory_stats(where)
-    timer = benchmark.Timer(
-        stmt="fn(*args, **kwargs)",
-        globals={"fn": fn, "args": args, "kwargs": kwargs},
-        timer=clock,
-        num_threads=torch.get_num_threads(),  # the benchmark default of 1 thread would slow CPUs
-    )
-    measurement = timer.blocked_autorange(min_run_time=min_run_time)
+    one_call = block(1)
+    calls = max(1, int(min_run_time / 10 / max(one_call, 1e-9)))
+    min_blocks = MIN_BLOCKS if one_call * MIN_BLOCKS <= 2 * min_run_time else 1
+    per_call, spent = [], 0.0
+    while spent < min_run_time or len(per_call) < min_blocks:
+        per_call.append(block(calls))
+        spent += per_call[-1] * calls
     peak = int(torch.cuda.max_memory_allocated(where)) if on_cuda else None
+    if len(per_call) > 1:
+        quartiles = statistics.quantiles(per_call, n=4)
+        iqr = quartiles[2] - quartiles[0]
+    else:
+        iqr = 0.0
     return Timing(
-        median_s=float(measurement.median),
-        iqr_s=float(measurement.iqr),
-        runs=len(measurement.times),
+        median_s=float(statistics.median(per_call)),
+        iqr_s=float(iqr),
+        runs=len(per_call),
         device=str(where),
         peak_memory_bytes=peak,
         note=note,

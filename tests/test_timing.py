@@ -1,5 +1,7 @@
 """attn_course.timing: the structure of what it reports, never how fast anything is."""
 
+import time
+
 import pytest
 import torch
 from torch import nn
@@ -40,6 +42,26 @@ def test_time_fn_passes_arguments_and_counts_calls():
     calls = []
     time_fn(lambda a, *, b: calls.append((a, b)), 1, b=2, min_run_time=FAST, warmup=2)
     assert len(calls) > 2 and set(calls) == {(1, 2)}
+
+
+def test_fast_calls_get_several_blocks_and_a_spread():
+    calls = []
+    t = time_fn(lambda: calls.append(1), min_run_time=0.02, warmup=0, device="cpu")
+    assert t.runs >= timing.MIN_BLOCKS
+    assert len(calls) > t.runs                   # blocks repeat the call: many calls per block
+    assert 0 <= t.iqr_s < t.median_s * 100
+
+
+def test_a_slow_call_is_not_repeated_beyond_the_budget():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.03)
+    t = time_fn(slow, min_run_time=0.01, warmup=1, device="cpu")
+    # one warm-up, one call to size the blocks, then one block of one call fills the budget
+    assert t.runs == 1 and len(calls) == 3 and t.iqr_s == 0
+    assert t.median_s >= 0.03
 
 
 def test_cpu_note_says_cpu(no_gpu):
@@ -143,6 +165,7 @@ def test_cuda_timing_names_the_card_and_reads_peak_memory():
     x = torch.randn(1024, 1024, device="cuda")
     t = time_fn(torch.relu, x, min_run_time=FAST)
     assert t.device == f"cuda:{torch.cuda.current_device()}" and t.note == ""
+    assert t.runs >= timing.MIN_BLOCKS        # the synchronisation's cost must not swallow the blocks
     assert t.peak_memory_bytes is not None and t.peak_memory_bytes >= 2 * x.nbytes  # x and relu(x)
     closure = time_fn(lambda: torch.relu(x), min_run_time=FAST)
     assert closure.device.startswith("cuda") and "assumed" in closure.note

@@ -25,10 +25,9 @@ return the refined features ``x * gate``; read the gate itself through ``gate(x)
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from einops import reduce
 from torch import nn
 
+from ._pooling import channel_max, channel_mean, spatial_max, spatial_mean
 from ._validation import check_channels, check_feature_map, check_positive_int, reduced_channels
 
 __all__ = ["ChannelAttention", "SpatialAttention", "CBAM"]
@@ -64,10 +63,8 @@ class ChannelAttention(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel gate M_c(x), shape (B, C, 1, 1), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        avg = reduce(x, "b c h w -> b c 1 1", "mean")
-        # max with indices: its backward scatters to one position per channel, about twice as
-        # fast as the tie-splitting backward of amax / einops' "max".
-        peak = F.adaptive_max_pool2d(x, 1)
+        avg = spatial_mean(x)
+        peak = spatial_max(x)           # amax, or max with indices when x needs a gradient
         return torch.sigmoid(self._mlp(avg) + self._mlp(peak))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,10 +114,9 @@ class SpatialAttention(nn.Module):
         """The spatial gate M_s(x), shape (B, 1, H, W), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
         # Both with keepdim: the backward of a reduction over a leading axis followed by a reshape
-        # (what einops' "b c h w -> b 1 h w" does) runs about 3× slower on CPU. max with indices
-        # has the faster backward, as in the channel gate.
-        peak = x.max(dim=1, keepdim=True).values
-        avg = x.mean(dim=1, keepdim=True)
+        # (what einops' "b c h w -> b 1 h w" does) runs about 3× slower on CPU.
+        peak = channel_max(x)           # amax, or max with indices when x needs a gradient
+        avg = channel_mean(x)
         pair = (peak, avg) if self.pool_order == "max_avg" else (avg, peak)
         s = self.conv(torch.cat(pair, dim=1))
         if self.bn is not None:

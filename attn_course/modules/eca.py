@@ -28,9 +28,9 @@ from __future__ import annotations
 import math
 
 import torch
-from einops import rearrange, reduce
 from torch import nn
 
+from ._pooling import spatial_mean
 from ._validation import check_channels, check_feature_map, check_positive_int
 
 __all__ = ["ECABlock", "eca_kernel_size"]
@@ -79,8 +79,8 @@ class ECABlock(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel gate s, shape (B, C, 1, 1), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        z = reduce(x, "b c h w -> b 1 c", "mean")      # channels become the 1-D signal's length
-        return torch.sigmoid(rearrange(self.conv(z), "b 1 c -> b c 1 1"))
+        z = spatial_mean(x).view(-1, 1, self.channels)   # (B, 1, C): channels are the signal
+        return torch.sigmoid(self.conv(z).view(-1, self.channels, 1, 1))      # (B, C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)

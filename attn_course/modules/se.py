@@ -14,9 +14,9 @@ with W1 ∈ R^{C/r × C}, W2 ∈ R^{C × C/r} and reduction ratio r = 16.
 from __future__ import annotations
 
 import torch
-from einops import reduce
 from torch import nn
 
+from ._pooling import spatial_mean
 from ._validation import check_channels, check_feature_map, reduced_channels
 
 __all__ = ["SEBlock"]
@@ -49,7 +49,7 @@ class SEBlock(nn.Module):
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The excitation s, shape (B, C, 1, 1), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        z = reduce(x, "b c h w -> b c 1 1", "mean")
+        z = spatial_mean(x)                                                # (B, C, 1, 1)
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(z))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange, reduce
+from einops import rearrange
 from torch import nn
 
+from ._pooling import spatial_mean
 from ._validation import check_channels, check_divisible, check_feature_map, check_positive_int
 
 __all__ = ["ShuffleAttention", "channel_shuffle"]
@@ -101,7 +102,7 @@ class ShuffleAttention(nn.Module):
             normalised = F.group_norm(x, self.channels, eps=self.gn.eps)
         else:                             # one position: x − μ is 0 (group_norm refuses one value)
             normalised = torch.zeros_like(x)
-        scale, shift = self._gate_coefficients(reduce(x, "b c h w -> b c 1 1", "mean"))
+        scale, shift = self._gate_coefficients(spatial_mean(x))
         return torch.sigmoid(torch.addcmul(shift, scale, normalised))
 
     def _gate_coefficients(self, mean: torch.Tensor):

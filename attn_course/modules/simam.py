@@ -31,9 +31,9 @@ value any neuron equal to its channel mean gets.
 from __future__ import annotations
 
 import torch
-from einops import reduce
 from torch import nn
 
+from ._pooling import spatial_mean
 from ._validation import check_channels, check_feature_map
 
 __all__ = ["SimAM"]
@@ -63,9 +63,9 @@ class SimAM(nn.Module):
         """The 3-D gate σ(1/E*), shape (B, C, H, W), values in [σ(0.5), 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
         n = max(x.shape[2] * x.shape[3] - 1, 1)
-        d = (x - reduce(x, "b c h w -> b c 1 1", "mean")).square()             # (x − μ)²
-        variance = reduce(d, "b c h w -> b c 1 1", "sum") / n
-        inverse = 1 / (4 * (variance + self.e_lambda))                         # 1 / (4(σ² + λ))
+        d = (x - spatial_mean(x)).square()                                      # (x − μ)²
+        # 1 / (4(σ² + λ)) with σ² = Σ d / n, as 1 / (Σ d · 4/n + 4λ): one operation fewer.
+        inverse = torch.reciprocal(d.sum(dim=(2, 3), keepdim=True) * (4 / n) + 4 * self.e_lambda)
         # 0.5 + d · inverse in one fused op: a quarter faster than a division and an addition.
         return torch.sigmoid(torch.addcmul(inverse.new_full((), 0.5), d, inverse))
 

@@ -31,6 +31,7 @@ import torch
 from einops import reduce
 from torch import nn
 
+from ._pooling import spatial_mean
 from ._validation import (
     check_channels,
     check_divisible,
@@ -124,7 +125,7 @@ class SKAttention(nn.Module):
     def _select(self, split: torch.Tensor) -> torch.Tensor:
         """Fuse the branches and turn the descriptor into per-branch weights: (B, M, C, 1, 1)."""
         fused = reduce(split, "b m c h w -> b c h w", "sum")
-        s = reduce(fused, "b c h w -> b c 1 1", "mean")
+        s = spatial_mean(fused)
         z = torch.relu(self.fc_bn(self.fc(s)))
         logits = torch.stack([select(z) for select in self.select], dim=1)
         return torch.softmax(logits, dim=1)

@@ -13,6 +13,8 @@ See benchmarks/README.md for the model behind the bound.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import platform
 import sys
 
@@ -49,8 +51,31 @@ def parse_keys(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3        # mallopt parameters, glibc's malloc.h
+
+
+def keep_freed_memory() -> bool:
+    """Stop glibc's malloc from giving freed blocks back to the system between calls.
+
+    By default glibc serves blocks of a few MB and more with fresh pages from the system and
+    returns them on free (mmap, or trimming the heap's top). The next allocation then page-faults
+    every page back in, zeroed: for 8×256×40×40 float32 tensors, about 3 ms per tensor. Whether a
+    module pays this depends on the order and sizes in which it and the code timed before it
+    allocated, so the same module measured ±40 % from run to run and from one key to the next.
+    With the thresholds raised (blocks up to 32 MB come from the heap, which is never trimmed
+    below 1 GB) every module runs on warm memory, as it would inside a network that allocates the
+    same sizes every step. Returns False where the C library is not glibc (nothing is changed).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 * 2**20) and mallopt(M_TRIM_THRESHOLD, 2**30))
+
+
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """--shape, --device, --dtype and --threads, shared with compare_seed.py."""
+    """--shape, --device, --dtype, --threads and --system-malloc, shared with compare_seed.py."""
     parser.add_argument("--shape", type=parse_shape, default=None,
                         help=f"B×C×H×W input (default {'x'.join(map(str, DEFAULT_SHAPE))}, "
                              f"{'x'.join(map(str, QUICK_SHAPE))} with --quick)")
@@ -58,6 +83,9 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=DTYPES, default="float32")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice); 1 steadies a busy CPU")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc's malloc thresholds alone (by default freed memory is "
+                             "kept, so page faults do not decide the CPU times)")
 
 
 def build_arguments() -> argparse.ArgumentParser:
@@ -107,13 +135,56 @@ def build(key: str, channels: int, device: torch.device, dtype: torch.dtype) -> 
     return create_attention(key, channels).to(device=device, dtype=dtype).train()
 
 
-def time_both(module, x, min_run_time: float, backward: bool = True) -> tuple[float, float | None]:
-    """Median seconds of the forward and of forward + backward (None with ``backward=False``)."""
-    forward = time_module(module, x, min_run_time=min_run_time)
+def time_both(module, x, min_run_time: float, backward: bool = True) -> tuple:
+    """Median seconds of the forward and of forward + backward (None with ``backward=False``),
+    then the GPU kernel seconds of each (None off CUDA)."""
+    forward = time_module(module, x, min_run_time=min_run_time).median_s
+    forward_kernels = kernel_seconds(module, x, backward=False)
     if not backward:
-        return forward.median_s, None
-    training = time_module(module, x, backward=True, min_run_time=min_run_time)
-    return forward.median_s, training.median_s
+        return forward, None, forward_kernels, None
+    training = time_module(module, x, backward=True, min_run_time=min_run_time).median_s
+    return forward, training, forward_kernels, kernel_seconds(module, x, backward=True)
+
+
+def kernel_seconds(module, x, backward: bool, calls: int = 20) -> float | None:
+    """Mean GPU time per call spent in the CUDA kernels (and copies) that the call launches.
+
+    Read from ``torch.profiler``: the sum of the device-side durations of every kernel, so the
+    host's cost of launching them (Python, dispatch, guards), which the wall-clock times include,
+    is left out. On a fast GPU and a small input the wall clock measures the host; this measures
+    the work the bound is about. ``None`` off CUDA.
+    """
+    if x.device.type != "cuda":
+        return None
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    leaf = x.detach().requires_grad_(backward)
+
+    def call() -> None:
+        if backward:
+            module.zero_grad(set_to_none=True)
+            leaf.grad = None
+            module(leaf).sum().backward()
+        else:
+            with torch.no_grad():
+                module(leaf)
+
+    try:
+        call()
+        torch.cuda.synchronize(x.device)
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(calls):
+                call()
+            torch.cuda.synchronize(x.device)
+        device_us = sum(
+            getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0)
+            for e in prof.key_averages()
+            if getattr(e, "device_type", DeviceType.CUDA) == DeviceType.CUDA)   # kernels only
+    except Exception as error:          # the profiler is an extra: never lose the row for it
+        print(f"kernel time not measured: {one_line(error)}", file=sys.stderr)
+        return None
+    return device_us / calls / 1e6
 
 
 def ms(seconds: float | None) -> str:
@@ -129,7 +200,7 @@ def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: b
                   backward: bool = True) -> dict:
     """One table row for ``key``; failures go to the row's note, never stop the run."""
     notes = []
-    eager = compiled = (None, None)
+    eager = compiled = (None, None, None, None)
     parameters = None
     try:
         module = build(key, x.shape[1], x.device, x.dtype)
@@ -163,24 +234,32 @@ def benchmark_key(key: str, x: torch.Tensor, bandwidth: float, *, compile_too: b
     if compile_too:
         row["compiled fwd / bound"] = ratio(compiled[0], bound_forward)
         row["compiled fwd+bwd / bound"] = ratio(compiled[1], bound_training)
+    if x.device.type == "cuda":
+        row["kernels fwd / bound"] = ratio(eager[2], bound_forward)
+        row["kernels fwd+bwd / bound"] = ratio(eager[3], bound_training)
+        if compile_too:
+            row["compiled kernels fwd / bound"] = ratio(compiled[2], bound_forward)
+            row["compiled kernels fwd+bwd / bound"] = ratio(compiled[3], bound_training)
     row["note"] = "; ".join(notes)
     return row
 
 
 def describe_run(device: torch.device, dtype_name: str, shape, bandwidth: float,
-                 compile_mode: str | None = None) -> str:
+                 compile_mode: str | None = None, kept_freed_memory: bool = False) -> str:
     n = torch.get_num_threads()
     threads = f", {n} thread{'s' if n != 1 else ''}" if device.type == "cpu" else ""
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
     return (f"device {device} ({name}{threads}), torch {torch.__version__}, input "
             f"{'×'.join(map(str, shape))} {dtype_name}, copy bandwidth {bandwidth / 1e9:.3g} GB/s"
-            + (f", torch.compile mode {compile_mode}" if compile_mode else ""))
+            + (f", torch.compile mode {compile_mode}" if compile_mode else "")
+            + (", glibc malloc keeps freed memory" if kept_freed_memory else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_arguments().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = not args.system_malloc and keep_freed_memory()
     shape = args.shape or (QUICK_SHAPE if args.quick else DEFAULT_SHAPE)
     compile_too = (not args.quick) if args.compile is None else args.compile
     min_run_time = args.min_run_time or (0.1 if args.quick else 0.5)
@@ -191,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     x = torch.randn(shape, device=device, dtype=dtype)
     bandwidth = copy_bandwidth(device)
-    print(describe_run(device, args.dtype, shape, bandwidth, args.compile_mode), flush=True)
+    print(describe_run(device, args.dtype, shape, bandwidth, args.compile_mode, kept), flush=True)
     print()
     rows = []
     for key in keys:

@@ -30,7 +30,8 @@ from torch import nn
 
 from attn_course.registry import available_attention, create_attention
 from attn_course.timing import default_device, format_table, time_module
-from bench_modules import DEFAULT_SHAPE, DTYPES, QUICK_SHAPE, add_input_arguments, one_line, parse_keys
+from bench_modules import (DEFAULT_SHAPE, DTYPES, QUICK_SHAPE, add_input_arguments,
+                           keep_freed_memory, one_line, parse_keys)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BLOG = REPO_ROOT / ".." / "shared" / "seed" / "000_19e50467499801fc.txt"
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_arguments().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = not args.system_malloc and keep_freed_memory()
     if not args.blog.is_file():
         print(f"blog text not found at {args.blog}; pass --blog PATH", file=sys.stderr)
         return 2
@@ -230,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     x = torch.randn(shape, device=device, dtype=DTYPES[args.dtype])
     print(f"{snippet_count} snippets, {len(classes)} classes read from {args.blog.name}; "
           f"forward + backward (training mode), input {'×'.join(map(str, shape))} {args.dtype} "
-          f"on {device}, median of {args.repeats} alternating measurements")
+          f"on {device}, median of {args.repeats} alternating measurements"
+          + (", glibc malloc keeps freed memory" if kept else ""))
     print()
     rows = [compare_key(k, classes, x, args.repeats, min_run_time, args.tolerance) for k in keys]
     print(format_table(rows))

@@ -13,8 +13,12 @@
 #                       the CUDA paths of attn_course.timing; backbones on the GPU
 #   bench-elementwise   the element-wise family, eager and torch.compile'd, at 8×256×40×40
 #   bench-large         the same family compiled, forward only, at 32×256×80×80 (beyond the L2 cache)
-#   bench-all-eager     every module, eager, at 8×256×40×40
+#   bench-graphs        the element-wise family's forward compiled with mode="reduce-overhead"
+#                       (CUDA graphs, no per-kernel launch cost) at 8×256×40×40
+#   bench-all           every module, eager and compiled, at 8×256×40×40
+#   compare-seed        against the source blog's snippets, if BLOG names its text dump
 #   notebooks           each solution notebook's code cells run top to bottom as one script
+# STEPS=name,name,... runs only those steps; LIMIT_<STEP> overrides a step's limit in seconds.
 set -u
 out=${1:-gpu-results}
 mkdir -p "$out"
@@ -24,6 +28,7 @@ elementwise=se,eca,channel,spatial,cbam,simam,nam,shuffle
 step() {
     local name=$1 limit=$2
     shift 2
+    if [ -n "${STEPS:-}" ] && [[ ",$STEPS," != *",$name,"* ]]; then return 0; fi
     local start=$SECONDS
     timeout "$limit" "$@" >"$out/$name.log" 2>&1
     local rc=$?
@@ -40,8 +45,13 @@ step bench-elementwise "${LIMIT_ELEMENTWISE:-190}" python3 benchmarks/bench_modu
     --device cuda --keys "$elementwise" --min-run-time 0.2
 step bench-large "${LIMIT_LARGE:-120}" python3 benchmarks/bench_modules.py --device cuda \
     --shape 32x256x80x80 --keys "$elementwise" --forward-only --min-run-time 0.2
-step bench-all-eager "${LIMIT_EAGER:-60}" python3 benchmarks/bench_modules.py --device cuda \
-    --no-compile --min-run-time 0.2
+step bench-graphs "${LIMIT_GRAPHS:-90}" python3 benchmarks/bench_modules.py --device cuda \
+    --keys "$elementwise" --forward-only --compile-mode reduce-overhead --min-run-time 0.2
+step bench-all "${LIMIT_ALL:-150}" python3 benchmarks/bench_modules.py --device cuda --min-run-time 0.2
+if [ -n "${BLOG:-}" ]; then
+    step compare-seed "${LIMIT_SEED:-90}" python3 benchmarks/compare_seed.py --device cuda \
+        --blog "$BLOG" --repeats 5
+fi
 TAIL=12 step notebooks "${LIMIT_NOTEBOOKS:-60}" python3 - <<'PY'
 import json, os, pathlib, time, traceback
 for path in sorted(pathlib.Path("solutions").glob("*/*.ipynb")):

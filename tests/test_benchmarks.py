@@ -1,0 +1,55 @@
+"""benchmarks/bench_modules.py: its byte model and its table, on tiny runs (never how fast anything is)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_modules.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_modules", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_traffic_bytes_is_the_closed_form(bench):
+    x = torch.empty(2, 3, 4, 5)                             # N = 120 float32 elements
+    forward, training = bench.traffic_bytes(x, parameters=7)
+    assert forward == (2 * 120 + 7) * 4
+    assert training == (5 * 120 + 3 * 7) * 4
+    assert bench.traffic_bytes(x.double(), 0) == (2 * 120 * 8, 5 * 120 * 8)
+
+
+def test_shape_and_keys_are_checked(bench):
+    assert bench.parse_shape("8x256x40x40") == (8, 256, 40, 40)
+    assert bench.parse_shape("1,2,3,4") == (1, 2, 3, 4)
+    for bad in ["8x256x40", "8x0x4x4", "axbxcxd"]:
+        with pytest.raises(Exception, match="expected a shape"):
+            bench.parse_shape(bad)
+    with pytest.raises(Exception, match="se"):
+        bench.parse_keys("se,no_such_module")
+
+
+@pytest.mark.parametrize("forward_only", [False, True])
+def test_table_has_one_row_per_key(bench, capsys, forward_only):
+    argv = ["--quick", "--keys", "se,simam", "--min-run-time", "0.005", "--device", "cpu"]
+    assert bench.main(argv + ["--forward-only"] * forward_only) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[0].startswith("device cpu") and "2×128×20×20 float32" in lines[0]
+    header = [c.strip() for c in lines[2].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[4:]]
+    assert [r[0] for r in rows] == ["se", "simam"]
+    table = [dict(zip(header, r)) for r in rows]
+    assert table[0]["params"] == f"{2 * 128 * 8 + 8 + 128:,}" and table[1]["params"] == "0"
+    for row in table:
+        assert float(row["fwd ms"]) > 0 and row["fwd / bound"].endswith("×")
+        assert (row["fwd+bwd ms"] == "—") == forward_only
+        assert row["note"] == ""
+    assert "kernels fwd / bound" not in header               # GPU-only columns
+    assert out.err.count("key=") == 2                          # a progress line per module

@@ -32,6 +32,7 @@ __all__ = [
     "default_device",
     "time_fn",
     "time_module",
+    "module_call",
     "copy_bandwidth",
     "memory_traffic_bound_s",
     "small_sizes",
@@ -264,6 +265,16 @@ def time_module(module: nn.Module, x: torch.Tensor, *, backward: bool = False,
     * ``backward=True``: zero the gradients, run ``module(x).sum().backward()`` with ``x``
       requiring grad; the module's ``.grad`` fields are left populated by the last run.
     """
+    return time_fn(module_call(module, x, backward=backward), min_run_time=min_run_time,
+                   device=x.device)
+
+
+def module_call(module: nn.Module, x: torch.Tensor, *, backward: bool = False) -> Callable[[], None]:
+    """The call :func:`time_module` times, as a function of no arguments, for other measurements
+    (a profiler, say) of exactly the same work.
+
+    Moves the module to ``x``'s device (and floating-point dtype) first, as ``time_module`` says.
+    """
     _check_module_input(module, x)
     if x.is_floating_point():
         module.to(device=x.device, dtype=x.dtype)
@@ -274,7 +285,7 @@ def time_module(module: nn.Module, x: torch.Tensor, *, backward: bool = False,
         def forward() -> None:
             with torch.no_grad():
                 module(x)
-        return time_fn(forward, min_run_time=min_run_time, device=x.device)
+        return forward
 
     if not x.is_floating_point():
         raise TypeError(f"backward=True needs a floating-point input, got dtype {x.dtype}.")
@@ -284,7 +295,7 @@ def time_module(module: nn.Module, x: torch.Tensor, *, backward: bool = False,
         module.zero_grad(set_to_none=True)
         leaf.grad = None
         module(leaf).sum().backward()
-    return time_fn(forward_backward, min_run_time=min_run_time, device=x.device)
+    return forward_backward
 
 
 def copy_bandwidth(device: torch.device | str | None = None, nbytes: int = 64 * 2**20,

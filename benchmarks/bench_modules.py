@@ -21,7 +21,8 @@ import sys
 import torch
 
 from attn_course.registry import attention_spec, available_attention, create_attention
-from attn_course.timing import copy_bandwidth, default_device, format_table, time_module
+from attn_course.timing import (copy_bandwidth, default_device, format_table, module_call,
+                                 time_module)
 
 DEFAULT_SHAPE = (8, 256, 40, 40)
 QUICK_SHAPE = (2, 128, 20, 20)
@@ -159,17 +160,7 @@ def kernel_seconds(module, x, backward: bool, calls: int = 20) -> float | None:
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
-    leaf = x.detach().requires_grad_(backward)
-
-    def call() -> None:
-        if backward:
-            module.zero_grad(set_to_none=True)
-            leaf.grad = None
-            module(leaf).sum().backward()
-        else:
-            with torch.no_grad():
-                module(leaf)
-
+    call = module_call(module, x, backward=backward)       # the work time_module times
     try:
         call()
         torch.cuda.synchronize(x.device)

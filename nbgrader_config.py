@@ -20,4 +20,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A correct solution runs a notebook in well under 30 s; a hanging cell costs only that cell.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
+
+# A notebook that ends its own kernel loses the cells after it (nbgrader alone would count cells
+# that never ran as passed); see attn_course/autograde.py.
+from attn_course.autograde import autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors()

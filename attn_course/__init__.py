@@ -7,4 +7,13 @@
 from ._version import __version__
 from .registry import attention_class, available_attention, create_attention
 
-__all__ = ["__version__", "attention_class", "available_attention", "create_attention"]
+__all__ = ["__version__", "attention_class", "available_attention", "create_attention", "mine"]
+
+
+def __getattr__(name):
+    """``attn_course.mine`` (the student's saved modules) is imported on first use."""
+    if name == "mine":
+        import importlib
+
+        return importlib.import_module("attn_course.mine")
+    raise AttributeError(f"module 'attn_course' has no attribute {name!r}")

@@ -3,6 +3,7 @@
     attn-course release                       regenerate notebooks/ from solutions/
     attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/
     attn-course feedback --workdir grading/ --out feedback/
+    attn-course lab student | instructor      which of nbgrader's tools JupyterLab shows
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     feedback = commands.add_parser("feedback", help="HTML feedback for a graded workdir")
     feedback.add_argument("--workdir", default="grading", help="the folder `grade` used")
     feedback.add_argument("--out", default="feedback", help="where to copy the reports")
+    lab = commands.add_parser("lab", help="show a student's or an instructor's nbgrader tools in Lab")
+    lab.add_argument("role", choices=["student", "instructor"])
     return parser
 
 
@@ -43,8 +46,16 @@ def main(argv=None) -> int:
         elif args.command == "grade":
             scores = grading.grade(args.submissions, args.root, args.workdir, args.csv)
             for s in scores:
-                print(f"{s.student:20s} {s.assignment:24s} {s.score:g} / {s.max_score:g}")
+                flagged = f"  flagged: {s.flags}" if s.flags else ""
+                print(f"{s.student:20s} {s.assignment:24s} {s.score:g} / {s.max_score:g}{flagged}")
             print(f"wrote {args.csv}")
+        elif args.command == "lab":
+            from .labsetup import configure
+
+            for command in configure(args.role):
+                print(f"ran {command}")
+            print(f"JupyterLab in this environment now shows the {args.role}'s nbgrader tools "
+                  "(restart Lab if it is running)")
         elif args.command == "feedback":
             for path in grading.feedback(args.workdir, args.root, args.out):
                 print(f"wrote {path}")

@@ -15,11 +15,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import shutil
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .flags import scan_notebook
 
 __all__ = ["CourseError", "NotebookScore", "release", "grade", "feedback", "assignments",
            "write_scores_csv"]
@@ -37,6 +40,7 @@ class NotebookScore:
     score: float
     max_score: float
     failed_cells: str  # grade ids of graded cells that did not get full points, ";"-separated
+    flags: str = ""    # code worth a human look (attn_course.flags), "; "-separated
 
 
 def _course_root(root) -> Path:
@@ -196,13 +200,17 @@ def _read_scores(api, todo) -> list[NotebookScore]:
     from nbgrader.api import Gradebook
 
     rows = []
+    submitted = Path(api.coursedir.root) / "submitted"
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         for student, name in todo:
             submission = gb.find_submission(name, student)
             for nb in sorted(submission.notebooks, key=lambda n: n.name):
                 failed = sorted(g.name for g in nb.grades if g.max_score and g.score < g.max_score)
+                path = submitted / student / name / f"{nb.name}.ipynb"
+                release = Path(api.coursedir.root) / "release" / name / f"{nb.name}.ipynb"
+                flagged = "; ".join(scan_notebook(path, release)) if path.is_file() else ""
                 rows.append(NotebookScore(student, name, nb.name, float(nb.score),
-                                          float(nb.max_score), ";".join(failed)))
+                                          float(nb.max_score), ";".join(failed), flagged))
     return rows
 
 
@@ -215,6 +223,28 @@ def write_scores_csv(scores: list[NotebookScore], path) -> Path:
         for row in scores:
             writer.writerow(asdict(row))
     return path
+
+
+_FLAG_MARK = "<!-- attn-course flags -->"
+
+
+def _add_flags_to_report(report: Path, submitted: Path) -> None:
+    """Put the submission's flags (if any) at the top of its HTML feedback report, once."""
+    import html
+
+    text = report.read_text(encoding="utf-8")
+    if _FLAG_MARK in text or not submitted.is_file():
+        return
+    found = scan_notebook(submitted, report.parents[3] / "release" / report.parent.name /
+                          f"{report.stem}.ipynb")
+    if found:
+        line = ("<div style=\"border:2px solid #c60;padding:0.5em;margin:0.5em\">"
+                "<b>Flagged for the instructor's review</b> (flags do not change the score): "
+                f"{html.escape('; '.join(found))}</div>")
+    else:
+        line = ""
+    text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _FLAG_MARK + line, text, count=1)
+    report.write_text(text, encoding="utf-8")
 
 
 def feedback(workdir, root=".", out=None) -> list[Path]:
@@ -234,6 +264,9 @@ def feedback(workdir, root=".", out=None) -> list[Path]:
                 _check(api.generate_feedback(assignment_dir.name, student_dir.name, force=True),
                        f"generate feedback for {student_dir.name}/{assignment_dir.name}")
     reports = sorted((work / "feedback").glob("*/*/*.html"))
+    for report in reports:
+        _add_flags_to_report(report, work / "submitted" / report.parent.parent.name /
+                             report.parent.name / f"{report.stem}.ipynb")
     if out:
         out = Path(out)
         for report in reports:

@@ -64,17 +64,34 @@ def attention_spec(key: str) -> AttentionSpec:
     return REGISTRY[key.lower()]
 
 
-def attention_class(key: str) -> type[nn.Module]:
-    """The class registered under ``key`` (imported on first use)."""
+IMPLEMENTATIONS = ("reference", "mine")
+
+
+def attention_class(key: str, *, impl: str = "reference") -> type[nn.Module]:
+    """The class registered under ``key`` (imported on first use).
+
+    ``impl="mine"`` gives the class you saved under ``key`` with ``attn_course.mine.save``, or the
+    reference class (after a one-line notice) while you have not saved one.
+    """
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"impl must be \"reference\" (the course's module) or \"mine\" (the one you saved with "
+            f"attn_course.mine.save), got {impl!r}")
     spec = attention_spec(key)
     module = importlib.import_module(f"attn_course.modules.{spec.module}")
-    return getattr(module, spec.class_name)
+    reference = getattr(module, spec.class_name)
+    if impl == "mine":
+        from . import mine
+
+        return mine.load(spec.key, fallback=reference)
+    return reference
 
 
-def create_attention(key: str, channels: int, **options) -> nn.Module:
+def create_attention(key: str, channels: int, *, impl: str = "reference", **options) -> nn.Module:
     """Build the attention module ``key`` for a feature map with ``channels`` channels.
 
     ``options`` are the class's keyword options (``reduction=8``, ``kernel_size=5`` …); see the class's
-    docstring, e.g. ``help(attention_class("cbam"))``.
+    docstring, e.g. ``help(attention_class("cbam"))``. ``impl="mine"`` builds the one you saved with
+    ``attn_course.mine.save`` instead of the reference (see ``attention_class``).
     """
-    return attention_class(key)(channels, **options)
+    return attention_class(key, impl=impl)(channels, **options)

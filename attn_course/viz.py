@@ -132,10 +132,13 @@ def show_feature_maps(fmap, n: int = 16, titles: Sequence[str] | None = None,
     return _closed(fig)
 
 
-def show_channel_gate(gate, names: Sequence[str] | None = None, top: int | None = None) -> Figure:
+def show_channel_gate(gate, names: Sequence[str] | None = None, top: int | None = None,
+                      title: str | None = None) -> Figure:
     """A bar plot of a channel gate of shape (C,), (1, C) or (1, C, 1, 1): one bar per channel.
 
-    With ``top=k`` only the k largest gates are drawn, largest first; ``names`` labels the bars.
+    With ``top=k`` only the k largest gates are drawn, largest first; ``names`` labels the bars;
+    ``title`` says what the gate is (which module, which weights, which image). The gate axis
+    spans [0, 1], the range of a sigmoid gate, so plots of different gates compare at a glance.
     """
     t = _as_cpu_float(gate, "show_channel_gate")
     if t.dim() == 4 and t.shape[2:] == (1, 1):
@@ -159,18 +162,24 @@ def show_channel_gate(gate, names: Sequence[str] | None = None, top: int | None 
         height = min(1.0 + 0.2 * len(labels), 14.0)
         fig, ax = plt.subplots(layout="constrained", figsize=(7.0, height))
         ax.barh(range(len(labels)), heights, color="tab:orange")
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=9)
         ax.invert_yaxis()                      # the first (or largest) channel on top
-        ax.set_xlabel("gate")
-        ax.set_ylabel(caption)
+        ax.set_xlabel("gate value", fontsize=10)
+        ax.set_ylabel(caption, fontsize=10)
+        ax.set_xlim(0, max(1.0, float(values.max())))
+        if title:
+            ax.set_title(title, fontsize=11)
         return _closed(fig)
     width = min(max(4.0, 0.25 * len(labels) + 2), 14.0)
     fig, ax = plt.subplots(layout="constrained", figsize=(width, 3.2))
     ax.bar(range(len(labels)), heights, color="tab:orange")
-    ax.set_ylabel("gate")
-    ax.set_xlabel(caption)
+    ax.set_ylabel("gate value", fontsize=10)
+    ax.set_xlabel(caption, fontsize=10)
+    ax.set_ylim(0, max(1.0, float(values.max())))
     if top is not None or len(labels) <= 32:
-        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=11)
     return _closed(fig)
 
 

@@ -14,10 +14,36 @@ import pytest
 
 from attn_course import grading
 
-from .grading.harness import ROOT, case_modules, grade_in_parallel, write_submission
+from .grading.harness import (ROOT, Wrong, case_modules, grade_cell_ids, grade_in_parallel,
+                              validate_cases, write_submission)
 
 pytestmark = pytest.mark.slow
 CASES = {m.ASSIGNMENT: m for m in case_modules()}
+
+
+def _cases_named(kind):
+    return [(a, name) for a, cases in sorted(CASES.items()) for name in getattr(cases, kind)]
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_case_tables_are_well_formed(assignment):
+    problems = validate_cases(CASES[assignment])
+    assert not problems, "\n".join(problems)
+
+
+def test_a_misspelt_case_table_is_an_error():
+    import types
+
+    bad = types.SimpleNamespace(__name__="cases_bad", ASSIGNMENT="01_se",
+                                WRONG={"typo": Wrong({"se_blok": "pass"}, loses={"test_se_refrence"}),
+                                       "no_loses": Wrong({"se_block": "pass"}, loses=())},
+                                CORRECT={"plain": {"sqeeze": "pass"}})
+    problems = "\n".join(validate_cases(bad))
+    for phrase in ("no solution cells named ['se_blok']", "no graded cells named ['test_se_refrence']",
+                   "name the cells that must lose points", "no solution cells named ['sqeeze']"):
+        assert phrase in problems
+    with pytest.raises(ValueError, match="se_blok"):
+        write_submission(ROOT / "never-written", "x", "01_se", {"se_blok": "pass"})
 
 
 def test_every_assignment_has_grading_cases():
@@ -83,6 +109,20 @@ def test_solution_gets_full_marks(graded, assignment):
 def test_untouched_release_scores_zero_on_every_cell(graded, assignment):
     score = graded[("untouched", assignment)]
     assert score.score == 0, f"the untouched release earns points: {score}"
+    assert set(score.failed_cells.split(";")) == grade_cell_ids(assignment), score
+
+
+@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if c[1].startswith("cheat_")])
+def test_cheating_is_flagged_for_the_instructor(graded, assignment, case):
+    assert graded[(f"wrong-{case}", assignment)].flags, f"{case} raised no flag"
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_honest_work_raises_no_flag(graded, assignment):
+    honest = [("solution", assignment), ("untouched", assignment)] + [
+        (f"correct-{name}", assignment) for name in CASES[assignment].CORRECT]
+    flagged = {student: graded[(student, a)].flags for student, a in honest if graded[(student, a)].flags}
+    assert not flagged, flagged
 
 
 def _cases(kind):
@@ -90,15 +130,20 @@ def _cases(kind):
 
 
 @pytest.mark.parametrize("assignment, case", _cases("WRONG"))
-def test_wrong_implementation_loses_points(graded, assignment, case):
+def test_wrong_implementation_loses_points_exactly_where_named(graded, assignment, case):
     score = graded[(f"wrong-{case}", assignment)]
+    failed = set(filter(None, score.failed_cells.split(";")))
+    expected = set(CASES[assignment].WRONG[case].loses)
     assert score.score < score.max_score, f"{case} keeps full marks: {score}"
+    assert failed == expected, (
+        f"{case} should lose points in exactly {sorted(expected)}, lost them in {sorted(failed)}")
 
 
 @pytest.mark.parametrize("assignment, case", _cases("CORRECT"))
 def test_correct_alternative_keeps_full_marks(graded, assignment, case):
     score = graded[(f"correct-{case}", assignment)]
     assert score.score == score.max_score, f"{case} lost points in {score.failed_cells}: {score}"
+    assert score.failed_cells == "", score
 
 
 @pytest.mark.parametrize("assignment", sorted(a for a, c in CASES.items() if getattr(c, "HANGS", None)))

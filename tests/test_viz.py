@@ -81,3 +81,10 @@ def test_errors_name_the_expected_shape():
         viz.show_image([[0.0]])
     with pytest.raises(ValueError, match="alpha"):
         viz.show_spatial_gate(torch.rand(3, 3), alpha=2)
+
+
+def test_channel_gate_plot_has_title_and_unit_range():
+    fig = viz.show_channel_gate(torch.rand(8), title="SE gate, random weights")
+    ax = fig.axes[0]
+    assert ax.get_title() == "SE gate, random weights"
+    assert ax.get_ylim() == (0.0, 1.0) and ax.get_ylabel() == "gate value"

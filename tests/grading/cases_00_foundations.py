@@ -1,13 +1,16 @@
 """Submissions for 00_foundations that the grader must judge right.
 
 Each case maps a graded solution cell (its nbgrader grade_id) to what a student might write there;
-cells a case does not name hold the correct solution. WRONG cases must lose points; CORRECT cases
-are written differently from the solution and must keep full marks.
+cells a case does not name hold the correct solution. WRONG cases name the graded cells that must
+lose points for them (``_LOSES``); ``cheat_`` cases try to get points without doing the work.
+CORRECT cases are written differently from the solution and must keep full marks.
 """
+
+from .harness import Wrong
 
 ASSIGNMENT = "00_foundations"
 
-WRONG = {
+_WRONG_ANSWERS = {
     # Part A: global_pools
     "pools_over_channels": {"global_pools": """
 def global_pools(x):
@@ -123,6 +126,71 @@ def mix_channels(x, weight):
 """},
 }
 
+_GP, _GP_REF = "test_global_pools", "test_global_pools_reference"
+_CS, _CS_REF = "test_channel_shuffle", "test_channel_shuffle_reference"
+_AG, _AG_REF = "test_apply_gate", "test_apply_gate_reference"
+_MC, _MC_REF = "test_mix_channels", "test_mix_channels_reference"
+_LOSES = {
+    "pools_over_channels": {_GP, _GP_REF},
+    "mean_where_max_was_asked": {_GP, _GP_REF},
+    "pools_in_the_wrong_order": {_GP, _GP_REF},
+    "squeeze_drops_the_batch_of_one": {_GP, _GP_REF},
+    "max_starts_at_zero": {_GP_REF},
+    "shuffle_factors_swapped": {_CS, _CS_REF},
+    "shuffle_is_the_identity": {_CS, _CS_REF},
+    "shuffle_transposes_channels_with_height": {_CS, _CS_REF},
+    "shuffle_without_value_error": {_CS, _CS_REF},
+    "shuffle_checks_divisibility_only": {_CS_REF},
+    "gate_without_reshape": {_AG, _AG_REF},
+    "forgets_the_spatial_gate": {_AG, _AG_REF},
+    "spatial_gate_unsqueezed_nowhere": {_AG, _AG_REF},
+    "gate_checks_dimensions_only": {_AG, _AG_REF},
+    "gate_applied_in_place": {_AG, _AG_REF},
+    "mix_with_the_transposed_weight": {_MC, _MC_REF},
+    "mix_averages_instead_of_sums": {_MC, _MC_REF},
+}
+_EVERYTHING_AFTER_PART_A = {_GP_REF, _CS, _CS_REF, _AG, _AG_REF, _MC, _MC_REF}
+_WRONG_POOLS = """
+def global_pools(x):
+    avg = x.mean(dim=(2, 3))
+    return avg, avg
+"""
+
+WRONG = {name: Wrong(answers, _LOSES[name]) for name, answers in _WRONG_ANSWERS.items()}
+WRONG.update({
+    # Cheating: the course's reference code doing the work.
+    "cheat_reference_pooling": Wrong({"global_pools": """
+from attn_course.modules import _pooling
+
+def global_pools(x):
+    return _pooling.spatial_mean(x).flatten(1), _pooling.spatial_max(x).flatten(1)
+"""}, loses={_GP, _GP_REF}),
+    "cheat_shuffle_from_the_reference": Wrong({"channel_shuffle": """
+import importlib
+_shuffle = importlib.import_module("attn_course.modules.shuffle")
+
+def channel_shuffle(x, groups):
+    return _shuffle.channel_shuffle(x, groups)
+"""}, loses={_CS, _CS_REF}),
+    # Cheating: a wrong answer, with the tests disarmed first.
+    "cheat_patched_checks": Wrong({"global_pools": """
+import attn_course
+for _name in attn_course.checks.__all__:
+    setattr(attn_course.checks, _name, lambda *args, **kwargs: None)
+""" + _WRONG_POOLS}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
+    "cheat_patched_torch": Wrong({"global_pools": """
+torch.allclose = lambda *args, **kwargs: True
+torch.equal = lambda *args, **kwargs: True
+""" + _WRONG_POOLS}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
+    "cheat_patched_traceback": Wrong({"global_pools": """
+import IPython
+IPython.get_ipython().showtraceback = lambda *args, **kwargs: None
+""" + _WRONG_POOLS}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
+    "cheat_kernel_exit": Wrong({"global_pools": _WRONG_POOLS + """
+exit()
+"""}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
+})
+
 CORRECT = {
     "plain_torch_ops": {
         "global_pools": """
@@ -169,7 +237,7 @@ def global_pools(x):
 def channel_shuffle(x, groups):
     C = x.size(1)
     if groups <= 0:
-        raise ValueError("groups must be at least 1")
+        raise ValueError(f"groups must be at least 1, got {groups} (for {C} channels)")
     if C % groups:
         raise ValueError(f"{C} channels cannot be split into {groups} equal groups")
     per_group = C // groups
@@ -184,7 +252,8 @@ def apply_gate(x, gate):
     elif gate.shape == (B, H, W):
         gate = gate[:, None, :, :]
     if gate.shape not in [(B, C, 1, 1), (B, 1, H, W), (B, C, H, W)]:
-        raise ValueError(f"cannot apply a gate of shape {tuple(gate.shape)} to x of shape {(B, C, H, W)}")
+        raise ValueError(f"cannot apply a gate of shape {tuple(gate.shape)} to x of shape {(B, C, H, W)}; "
+                         f"gates may be {(B, C)}, {(B, H, W)} or those with length-1 axes added")
     return gate * x
 """,
         "mix_channels": """

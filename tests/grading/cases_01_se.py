@@ -1,10 +1,13 @@
 """Submissions for 01_se that the grader must judge right.
 
 Each case maps a graded solution cell (its nbgrader grade_id) to what a student might write there;
-cells a case does not name hold the correct solution. WRONG cases must lose points (and name the
-test cells that should catch them); CORRECT cases are written differently from the solution and must
-keep full marks.
+cells a case does not name hold the correct solution. WRONG cases name the graded cells that must
+lose points for them; ``cheat_`` cases try to get points without doing the work (they must score 0
+on every part they touch, and raise a flag for the instructor). CORRECT cases are written
+differently from the solution and must keep full marks.
 """
+
+from .harness import Wrong
 
 ASSIGNMENT = "01_se"
 
@@ -14,14 +17,15 @@ class SEBlock(nn.Module):
 
     def __init__(self, channels, reduction=16):
         super().__init__()
-        hidden = channels // reduction
+        hidden = channels // reduction if reduction > 0 else 0
         if hidden < 1:
-            raise ValueError("no hidden units")
+            raise ValueError(f"{channels} channels with reduction {reduction} leave no hidden units")
 '''
 
 
-def _se(init_layers: str, gate_body: str, forward: str = "return x * self.gate(x)") -> str:
-    return (_SE_HEADER + init_layers + "\n    def gate(self, x):\n" + gate_body
+def _se(init_layers: str, gate_body: str, forward: str = "return x * self.gate(x)",
+        header: str = _SE_HEADER) -> str:
+    return (header + init_layers + "\n    def gate(self, x):\n" + gate_body
             + "\n    def forward(self, x):\n        " + forward + "\n")
 
 
@@ -31,52 +35,135 @@ _LINEAR = """        self.fc1 = nn.Linear(channels, hidden)
 _GATE_OK = """        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3))))))
         return s[:, :, None, None]
 """
+_NO_SIGMOID = _se(_LINEAR, """        s = self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3)))))
+        return s[:, :, None, None]
+""")
+_SE_CELLS = {"test_se_structure", "test_se_behaviour", "test_se_reference"}
+_VALUES = {"test_se_behaviour", "test_se_reference"}
 
 WRONG = {
-    "missing_sigmoid": {"se_block": _se(_LINEAR, """        s = self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3)))))
+    "missing_sigmoid": Wrong({"se_block": _NO_SIGMOID}, loses=_VALUES),
+    "returns_gate": Wrong({"se_block": _se(_LINEAR, _GATE_OK, forward="return self.gate(x)")},
+                          loses=_VALUES),
+    "relu_sigmoid_swapped": Wrong({"se_block": _se(_LINEAR, """        s = torch.relu(self.fc2(torch.sigmoid(self.fc1(x.mean(dim=(2, 3))))))
         return s[:, :, None, None]
-""")},
-    "returns_gate": {"se_block": _se(_LINEAR, _GATE_OK, forward="return self.gate(x)")},
-    "relu_sigmoid_swapped": {"se_block": _se(_LINEAR, """        s = torch.relu(self.fc2(torch.sigmoid(self.fc1(x.mean(dim=(2, 3))))))
+""")}, loses=_VALUES),
+    "missing_relu": Wrong({"se_block": _se(_LINEAR, """        s = torch.sigmoid(self.fc2(self.fc1(x.mean(dim=(2, 3)))))
         return s[:, :, None, None]
-""")},
-    "pools_over_channels": {"squeeze": """
+""")}, loses=_VALUES),
+    "pools_over_channels": Wrong({"squeeze": """
 def squeeze(x):
     return x.mean(dim=1)
-"""},
-    "max_instead_of_mean": {"squeeze": """
+"""}, loses={"test_squeeze"} | _VALUES),
+    "squeeze_drops_the_batch_of_one": Wrong({"squeeze": """
+import torch.nn.functional as F
+
+def squeeze(x):
+    return F.adaptive_avg_pool2d(x, 1).squeeze()
+"""}, loses={"test_squeeze"} | _VALUES),
+    "max_instead_of_mean": Wrong({"squeeze": """
 def squeeze(x):
     return x.amax(dim=(2, 3))
 """, "se_block": _se(_LINEAR, """        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.amax(dim=(2, 3))))))
         return s[:, :, None, None]
-""")},
-    "transposed_weight": {"se_block": _se(
-        """        self.fc1 = nn.Linear(channels, hidden)
-        self.fc2 = nn.Linear(hidden, channels)
-""", """        z = x.mean(dim=(2, 3))
+""")}, loses={"test_squeeze", "test_se_reference"}),
+    "transposed_weight": Wrong({"se_block": _se(_LINEAR, """        z = x.mean(dim=(2, 3))
         h = torch.relu(z @ self.fc2.weight + self.fc1.bias)
         s = torch.sigmoid(h @ self.fc1.weight + self.fc2.bias)
         return s[:, :, None, None]
-""")},
-    "no_bias": {"se_block": _se("""        self.fc1 = nn.Linear(channels, hidden, bias=False)
+""")}, loses={"test_se_reference"}),
+    "no_bias": Wrong({"se_block": _se("""        self.fc1 = nn.Linear(channels, hidden, bias=False)
         self.fc2 = nn.Linear(hidden, channels, bias=False)
-""", _GATE_OK)},
-    "ignores_reduction_argument": {"se_block": _se("""        self.fc1 = nn.Linear(channels, max(channels // 16, 1))
+""", _GATE_OK)}, loses=_SE_CELLS),
+    "ignores_reduction_argument": Wrong({"se_block": _se("""        self.fc1 = nn.Linear(channels, max(channels // 16, 1))
         self.fc2 = nn.Linear(max(channels // 16, 1), channels)
-""", _GATE_OK)},
-    "softmax_over_channels": {"se_block": _se(_LINEAR, """        s = torch.softmax(self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3))))), dim=1)
+""", _GATE_OK)}, loses={"test_se_structure", "test_se_reference"}),
+    "softmax_over_channels": Wrong({"se_block": _se(_LINEAR, """        s = torch.softmax(self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3))))), dim=1)
         return s[:, :, None, None]
-""")},
-    "sum_instead_of_mean": {"squeeze": """
+""")}, loses=_VALUES),
+    "sum_instead_of_mean": Wrong({"squeeze": """
 def squeeze(x):
     return x.sum(dim=(2, 3))
 """, "se_block": _se(_LINEAR, """        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.sum(dim=(2, 3))))))
         return s[:, :, None, None]
-""")},
-    "params_formula_without_floor": {"se_params": """
+""")}, loses={"test_squeeze", "test_se_reference"}),
+    "gate_without_gradient": Wrong({"se_block": _se(_LINEAR, """        with torch.no_grad():
+            s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return s[:, :, None, None]
+""")}, loses={"test_se_behaviour", "test_se_reference"}),
+    "gate_from_detached_input": Wrong({"se_block": _se(_LINEAR, """        s = torch.sigmoid(self.fc2(torch.relu(self.fc1(x.detach().mean(dim=(2, 3))))))
+        return s[:, :, None, None]
+""")}, loses={"test_se_reference"}),
+    "no_error_for_reduction_zero": Wrong({"se_block": _se(_LINEAR, _GATE_OK, header='''
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = channels // reduction
+        if hidden < 1:
+            raise ValueError(f"{channels} channels with reduction {reduction} leave no hidden units")
+''')}, loses={"test_se_structure"}),
+    "error_message_without_values": Wrong({"se_block": _se(_LINEAR, _GATE_OK, header='''
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        if reduction < 1 or channels // reduction < 1:
+            raise ValueError("no hidden units")
+        hidden = channels // reduction
+''')}, loses={"test_se_structure"}),
+    "params_formula_without_floor": Wrong({"se_params": """
 def se_added_parameters(channels_per_block, reduction=16, bias=True):
     return sum(2 * C * C / reduction + ((C / reduction + C) if bias else 0) for C in channels_per_block)
-"""},
+"""}, loses={"test_se_params"}),
+    # Cheating: the answer key imported, subclassed, wrapped or built by the factory.
+    "cheat_import_reference": Wrong({"se_block": """
+from attn_course.modules import SEBlock
+"""}, loses=_SE_CELLS),
+    "cheat_subclass_reference": Wrong({"se_block": """
+from attn_course.modules import se as _se_module
+
+class SEBlock(_se_module.SEBlock):
+    pass
+"""}, loses=_SE_CELLS),
+    "cheat_wrap_reference": Wrong({"se_block": """
+import attn_course.modules
+
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        inner = attn_course.modules.SEBlock(channels, reduction=reduction)
+        self.fc1, self.fc2 = inner.fc1, inner.fc2
+        object.__setattr__(self, "inner", [inner])
+
+    def gate(self, x):
+        return self.inner[0].gate(x)
+
+    def forward(self, x):
+        return self.inner[0](x)
+"""}, loses=_SE_CELLS),
+    "cheat_create_attention": Wrong({"se_block": """
+from attn_course import create_attention
+
+def SEBlock(channels, reduction=16):
+    return create_attention("se", channels, reduction=reduction)
+"""}, loses=_SE_CELLS),
+    # Cheating: a wrong block, with the tests disarmed first.
+    "cheat_patched_checks": Wrong({"se_block": """
+import attn_course.checks
+for _name in attn_course.checks.__all__:
+    setattr(attn_course.checks, _name, lambda *args, **kwargs: None)
+""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
+    "cheat_patched_allclose": Wrong({"se_block": """
+torch.allclose = lambda *args, **kwargs: True
+torch.Tensor.__gt__ = lambda self, other: torch.zeros_like(self, dtype=torch.bool)
+""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
+    "cheat_patched_traceback": Wrong({"se_block": """
+get_ipython().showtraceback = lambda *args, **kwargs: None
+get_ipython()._showtraceback = lambda *args, **kwargs: None
+""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
+    "cheat_kernel_exit": Wrong({"se_block": _NO_SIGMOID + """
+import os
+os._exit(0)
+"""}, loses=_SE_CELLS | {"test_se_params"}),
 }
 
 CORRECT = {
@@ -107,6 +194,34 @@ def se_added_parameters(channels_per_block, reduction=16, bias=True):
         self.mlp = nn.Sequential(self.fc1, nn.ReLU(), self.fc2, nn.Sigmoid())
 """, """        return self.mlp(squeeze(x)).unsqueeze(-1).unsqueeze(-1)
 """)},
+    "adaptive_pool_and_helper_class": {"squeeze": """
+def squeeze(x):
+    return torch.nn.functional.adaptive_avg_pool2d(x, (1, 1)).reshape(x.shape[0], x.shape[1])
+""", "se_block": '''
+class Excitation(nn.Module):
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+
+class SEBlock(nn.Module):
+    def __init__(self, channels: int, reduction: int = 16):
+        super().__init__()
+        if not reduction >= 1:
+            raise ValueError(f"reduction must be >= 1, got reduction={reduction} (channels={channels})")
+        if channels // reduction == 0:
+            raise ValueError(f"channels={channels} // reduction={reduction} is 0: no hidden unit")
+        mlp = Excitation(channels, channels // reduction)
+        self.fc1, self.fc2 = mlp.fc1, mlp.fc2
+
+    def gate(self, x):
+        z = squeeze(x)
+        return rearrange(torch.sigmoid(self.fc2(nn.functional.relu(self.fc1(z)))), "b c -> b c 1 1")
+
+    def forward(self, x):
+        return torch.mul(x, self.gate(x))
+'''},
 }
 
 # A cell that never finishes must cost only the points of the tests that need it.

@@ -1,4 +1,18 @@
-"""Build student submissions from the release and grade them through attn_course.grading."""
+"""Build student submissions from the release and grade them through attn_course.grading.
+
+A case table (tests/grading/cases_<assignment>.py) defines ``ASSIGNMENT``, ``WRONG`` and
+``CORRECT`` (and optionally ``HANGS`` / ``HANG_LOSES``):
+
+* ``WRONG[name] = Wrong(answers, loses={...})``: ``answers`` maps solution cell ids to what a
+  student wrote there (other cells hold the solution); ``loses`` names the graded test cells that
+  must catch it. The round trip checks that exactly those lose points: a crash elsewhere is not a
+  catch, and a catch in an unexpected cell means the case table or the notebook changed.
+* ``CORRECT[name] = answers``: written differently from the solution; must keep full marks in
+  every cell.
+
+:func:`validate_cases` rejects misspelt cell ids and malformed entries, so a typo in a table is an
+error rather than a case that silently tests nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +20,7 @@ import importlib
 import pkgutil
 import re
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -14,6 +29,61 @@ from attn_course import grading
 
 ROOT = Path(__file__).resolve().parents[2]
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """A wrong (or cheating) submission and the graded cells that must lose points for it."""
+
+    answers: dict
+    loses: frozenset = field(default_factory=frozenset)
+
+    def __init__(self, answers: dict, loses):
+        object.__setattr__(self, "answers", dict(answers))
+        object.__setattr__(self, "loses", frozenset(loses))
+
+
+def grade_cell_ids(assignment: str) -> set[str]:
+    """Ids of the graded test cells (the cells that carry points) of a source notebook."""
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("points")}
+
+
+def validate_cases(cases) -> list[str]:
+    """Everything wrong with one case table, as messages (empty when it is fine)."""
+    problems = []
+    assignment = getattr(cases, "ASSIGNMENT", None)
+    if assignment not in grading.assignments(ROOT):
+        return [f"{cases.__name__}: ASSIGNMENT {assignment!r} is not a folder in solutions/"]
+    solution_ids, test_ids = set(_solution_sources(assignment)), grade_cell_ids(assignment)
+    for kind in ("WRONG", "CORRECT"):
+        table = getattr(cases, kind, None)
+        if not isinstance(table, dict) or not table:
+            problems.append(f"{cases.__name__}: {kind} must be a non-empty dict")
+            continue
+        for name, case in table.items():
+            if kind == "WRONG" and not isinstance(case, Wrong):
+                problems.append(f"{assignment} WRONG[{name!r}]: use Wrong(answers, loses={{...}})")
+                continue
+            answers = case.answers if kind == "WRONG" else case
+            if not isinstance(answers, dict) or not answers:
+                problems.append(f"{assignment} {kind}[{name!r}]: answers must be a non-empty dict")
+                continue
+            unknown = set(answers) - solution_ids
+            if unknown:
+                problems.append(f"{assignment} {kind}[{name!r}]: no solution cells named "
+                                f"{sorted(unknown)} (there are {sorted(solution_ids)})")
+            if kind == "WRONG":
+                if not case.loses:
+                    problems.append(f"{assignment} WRONG[{name!r}]: name the cells that must lose points")
+                if set(case.loses) - test_ids:
+                    problems.append(f"{assignment} WRONG[{name!r}]: no graded cells named "
+                                    f"{sorted(set(case.loses) - test_ids)} (there are {sorted(test_ids)})")
+    hang_loses = getattr(cases, "HANG_LOSES", set())
+    if set(hang_loses) - test_ids:
+        problems.append(f"{assignment} HANG_LOSES: no graded cells named {sorted(set(hang_loses) - test_ids)}")
+    return problems
 
 
 def case_modules():
@@ -35,10 +105,13 @@ def write_submission(folder: Path, student: str, assignment: str, answers: dict 
     ``answers=None`` submits the release untouched.
     """
     nb = nbformat.read(ROOT / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    if isinstance(answers, Wrong):
+        answers = answers.answers
     if answers is not None:
         solutions = _solution_sources(assignment)
         unknown = set(answers) - set(solutions)
-        assert not unknown, f"{assignment}: no solution cells named {unknown}"
+        if unknown:
+            raise ValueError(f"{assignment}: no solution cells named {sorted(unknown)}")
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell.metadata.get("nbgrader", {}).get("solution"):

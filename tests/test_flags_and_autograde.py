@@ -1,0 +1,83 @@
+"""The instructor's flags for suspicious code, and the execution step that makes a dead kernel
+cost the cells after it."""
+
+import nbformat
+import pytest
+
+from attn_course.autograde import KERNEL_DIED, GuardedExecute, autograde_preprocessors
+from attn_course.flags import scan_notebook, scan_source
+
+
+@pytest.mark.parametrize("source, kinds", [
+    ("from attn_course.modules import SEBlock", ["imports-reference"]),
+    ("import attn_course.modules.se as m", ["imports-reference"]),
+    ("from attn_course import create_attention", ["imports-reference"]),
+    ("m = importlib.import_module('attn_course.modules.se')", ["imports-reference"]),
+    ("torch.allclose = lambda *a, **k: True", ["patches-module"]),
+    ("import attn_course\nattn_course.checks.check_close = print", ["patches-module"]),
+    ("setattr(checks, 'check_close', None)", ["patches-module"]),
+    ("def f():\n    torch.Tensor.__gt__ = None", ["patches-module"]),
+    ("isinstance = lambda *a: True", ["rebinds-name"]),
+    ("checks = None", ["rebinds-name"]),
+    ("get_ipython().showtraceback = None", ["ipython-internals"]),
+    ("import sys\nsys.excepthook = print", ["ipython-internals", "patches-module"]),
+    ("import os\nos._exit(0)", ["kernel-exit"]),
+    ("exit()", ["kernel-exit"]),
+    ("raise SystemExit", ["kernel-exit"]),
+    ("def broken(:\n    os._exit(0)", ["kernel-exit"]),  # unparsable: scanned as text
+])
+def test_suspicious_code_is_flagged(source, kinds):
+    assert scan_source(source, {"importlib", "checks"}) == sorted(kinds)
+
+
+@pytest.mark.parametrize("source", [
+    "class SEBlock(nn.Module):\n    def __init__(self, c):\n        super().__init__()\n        self.fc1 = nn.Linear(c, c)",
+    "def squeeze(x):\n    sum = x.sum(dim=(2, 3))\n    return sum / 4",
+    "block = SEBlock(8)\nblock.fc1 = nn.Linear(8, 8)\nx = torch.randn(2)\nx.requires_grad = True",
+    "from einops import rearrange, reduce\nimport torch.nn.functional as F",
+    "%timeit squeeze(x)",
+])
+def test_ordinary_code_is_not_flagged(source):
+    assert scan_source(source) == []
+
+
+def test_scan_skips_locked_and_test_cells(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    locked = nbformat.v4.new_code_cell("exit()")
+    locked.metadata["nbgrader"] = {"locked": True, "grade": False, "solution": False, "grade_id": "setup"}
+    test = nbformat.v4.new_code_cell("exit()")
+    test.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_x", "points": 1}
+    answer = nbformat.v4.new_code_cell("from attn_course.modules import SEBlock")
+    answer.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "se_block"}
+    added = nbformat.v4.new_code_cell("torch.allclose = None")
+    nb.cells = [locked, test, answer, added]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    assert scan_notebook(path) == ["imports-reference (se_block)", "patches-module (cell 3)"]
+
+
+def test_cells_after_a_dead_kernel_are_marked_failed():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("import os\nos._exit(0)"),
+                nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("print('never')")]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": "."}})
+    assert nb.cells[0].outputs == []
+    assert [o.ename for o in nb.cells[1].outputs if o.output_type == "error"] == [KERNEL_DIED]
+    assert [o.ename for o in nb.cells[3].outputs] == [KERNEL_DIED]
+    assert "not run" in nb.cells[3].outputs[0].evalue
+
+
+def test_the_autograde_steps_are_nbgraders_with_the_guarded_execute():
+    steps = autograde_preprocessors()
+    assert steps[0] is GuardedExecute and len(steps) >= 5
+
+
+def test_cells_handed_out_unchanged_are_not_the_students(tmp_path):
+    demo = "from attn_course import create_attention\nm = create_attention('se', 64)"
+    release, submitted = nbformat.v4.new_notebook(), nbformat.v4.new_notebook()
+    release.cells = [nbformat.v4.new_code_cell(demo)]
+    submitted.cells = [nbformat.v4.new_code_cell(demo), nbformat.v4.new_code_cell(demo + "  # mine")]
+    nbformat.write(release, tmp_path / "release.ipynb")
+    nbformat.write(submitted, tmp_path / "submitted.ipynb")
+    assert scan_notebook(tmp_path / "submitted.ipynb", tmp_path / "release.ipynb") == [
+        "imports-reference (cell 1)"]

@@ -16,6 +16,7 @@ from attn_course import grading
 
 from .grading.harness import (ROOT, Wrong, case_modules, grade_cell_ids, grade_in_parallel,
                               validate_cases, write_submission)
+from .grading.inprocess import run_cases
 
 pytestmark = pytest.mark.slow
 CASES = {m.ASSIGNMENT: m for m in case_modules()}
@@ -73,16 +74,32 @@ def grading_base(tmp_path_factory):
     return tmp_path_factory.mktemp("grading")
 
 
+def _cheats(cases):
+    return {name: case for name, case in cases.WRONG.items() if name.startswith("cheat_")}
+
+
+def _sample(names, every):
+    """A fixed sample of the cases that also go through the real autograder."""
+    return sorted(names)[::every]
+
+
+def _real_students(cases):
+    """Who the real autograder grades: controls, every cheat, and a sample of the rest."""
+    honest_wrong = sorted(set(cases.WRONG) - set(_cheats(cases)))
+    students = [("solution", {}), ("untouched", None)]
+    students += [(f"wrong-{name}", cases.WRONG[name]) for name in sorted(_cheats(cases))]
+    students += [(f"wrong-{name}", cases.WRONG[name]) for name in _sample(honest_wrong, 4)]
+    students += [(f"correct-{name}", cases.CORRECT[name]) for name in _sample(cases.CORRECT, 3)]
+    return students
+
+
 @pytest.fixture(scope="module")
 def graded(grading_base):
-    """Scores of every case of every assignment: {(student, assignment): NotebookScore}."""
+    """Scores from nbgrader's real autograder: {(student, assignment): NotebookScore}."""
     base = grading_base
     groups = defaultdict(list)  # two folders graded side by side, one per core
     for index, (assignment, cases) in enumerate(sorted(CASES.items())):
-        students = [("solution", {}), ("untouched", None)]
-        students += [(f"wrong-{name}", answers) for name, answers in cases.WRONG.items()]
-        students += [(f"correct-{name}", answers) for name, answers in cases.CORRECT.items()]
-        for position, (student, answers) in enumerate(students):
+        for position, (student, answers) in enumerate(_real_students(cases)):
             groups[(index + position) % 2].append((student, assignment, answers))
     jobs = []
     for group, entries in groups.items():
@@ -97,6 +114,35 @@ def graded(grading_base):
     if hang_folder.exists():
         jobs.append((hang_folder, base / "work-hang", 8))
     return {(s.student, s.assignment): s for s in grade_in_parallel(jobs)}
+
+
+@pytest.fixture(scope="module")
+def judged():
+    """Failed graded cells of every honest case, from the in-process runner:
+    {(student, assignment): set of grade ids}."""
+    jobs = []
+    for assignment, cases in sorted(CASES.items()):
+        jobs += [(assignment, "solution", {}), (assignment, "untouched", None)]
+        jobs += [(assignment, f"wrong-{name}", case) for name, case in cases.WRONG.items()
+                 if name not in _cheats(cases)]
+        jobs += [(assignment, f"correct-{name}", answers) for name, answers in cases.CORRECT.items()]
+    return {(student, assignment): failed
+            for (assignment, student), failed in run_cases(jobs).items()}
+
+
+def _failed(score):
+    return set(filter(None, score.failed_cells.split(";")))
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_in_process_verdicts_equal_the_real_autograders(graded, judged, assignment):
+    compared = [student for student, _ in _real_students(CASES[assignment])
+                if (student, assignment) in judged]
+    assert len(compared) >= 4
+    differ = {student: (sorted(_failed(graded[(student, assignment)])),
+                        sorted(judged[(student, assignment)]))
+              for student in compared if _failed(graded[(student, assignment)]) != judged[(student, assignment)]}
+    assert not differ, f"nbgrader / in-process failed cells differ: {differ}"
 
 
 @pytest.mark.parametrize("assignment", sorted(CASES))
@@ -119,31 +165,33 @@ def test_cheating_is_flagged_for_the_instructor(graded, assignment, case):
 
 @pytest.mark.parametrize("assignment", sorted(CASES))
 def test_honest_work_raises_no_flag(graded, assignment):
-    honest = [("solution", assignment), ("untouched", assignment)] + [
-        (f"correct-{name}", assignment) for name in CASES[assignment].CORRECT]
+    honest = [(student, assignment) for student, _ in _real_students(CASES[assignment])
+              if not student.startswith("wrong-")]
     flagged = {student: graded[(student, a)].flags for student, a in honest if graded[(student, a)].flags}
     assert not flagged, flagged
 
 
-def _cases(kind):
-    return [(a, name) for a, cases in sorted(CASES.items()) for name in getattr(cases, kind)]
-
-
-@pytest.mark.parametrize("assignment, case", _cases("WRONG"))
-def test_wrong_implementation_loses_points_exactly_where_named(graded, assignment, case):
-    score = graded[(f"wrong-{case}", assignment)]
-    failed = set(filter(None, score.failed_cells.split(";")))
+@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if not c[1].startswith("cheat_")])
+def test_wrong_implementation_loses_points_exactly_where_named(judged, assignment, case):
+    failed = judged[(f"wrong-{case}", assignment)]
     expected = set(CASES[assignment].WRONG[case].loses)
-    assert score.score < score.max_score, f"{case} keeps full marks: {score}"
+    assert failed, f"{case} keeps full marks"
     assert failed == expected, (
         f"{case} should lose points in exactly {sorted(expected)}, lost them in {sorted(failed)}")
 
 
-@pytest.mark.parametrize("assignment, case", _cases("CORRECT"))
-def test_correct_alternative_keeps_full_marks(graded, assignment, case):
-    score = graded[(f"correct-{case}", assignment)]
-    assert score.score == score.max_score, f"{case} lost points in {score.failed_cells}: {score}"
-    assert score.failed_cells == "", score
+@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if c[1].startswith("cheat_")])
+def test_cheating_scores_zero_where_it_touches(graded, assignment, case):
+    score = graded[(f"wrong-{case}", assignment)]
+    expected = set(CASES[assignment].WRONG[case].loses)
+    assert _failed(score) == expected, (
+        f"{case} should lose points in exactly {sorted(expected)}, lost them in {sorted(_failed(score))}")
+
+
+@pytest.mark.parametrize("assignment, case", _cases_named("CORRECT"))
+def test_correct_alternative_keeps_full_marks(judged, assignment, case):
+    failed = judged[(f"correct-{case}", assignment)]
+    assert not failed, f"{case} lost points in {sorted(failed)}"
 
 
 @pytest.mark.parametrize("assignment", sorted(a for a, c in CASES.items() if getattr(c, "HANGS", None)))

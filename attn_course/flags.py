@@ -11,7 +11,9 @@ test cells, which nbgrader restores from the source before grading) and reports,
   ``isinstance``) is bound to something else;
 * ``ipython-internals``: IPython's shell or Python's hooks are touched (``get_ipython``,
   ``showtraceback``, ``sys.excepthook``, ``sys.settrace``);
-* ``kernel-exit``: the kernel is ended (``sys.exit``, ``os._exit``, ``exit()``, ``os.kill``).
+* ``kernel-exit``: the kernel is ended (``sys.exit``, ``os._exit``, ``exit()``, ``os.kill``);
+* ``writes-files``: files are written, moved or deleted (``open(..., "w")``, ``write_text``,
+  ``os.remove``, ``shutil``), which could reach the grader's own files.
 
 Flags never change a score (the graded tests do that); they tell the instructor where to look.
 A cell that cannot be parsed is scanned as text.
@@ -35,6 +37,8 @@ _ALWAYS_MODULES = ("torch", "nn", "F", "checks", "attn_course", "einops", "built
                    "IPython", "np", "numpy", "math", "viz", "timing", "importlib", "types")
 _HOOKS = {"excepthook", "displayhook", "settrace", "setprofile", "showtraceback",
           "_showtraceback", "run_cell", "run_cell_async", "showsyntaxerror"}
+_FILE_WRITERS = {"write_text", "write_bytes", "unlink", "rmtree", "remove", "rename", "replace",
+                 "copy", "copyfile", "copy2", "copytree", "move", "truncate"}
 _EXITS = {("sys", "exit"), ("os", "_exit"), ("os", "kill"), ("os", "abort"), ("os", "killpg"),
           ("signal", "raise_signal"), ("signal", "pthread_kill"), ("os", "execv"), ("os", "execl")}
 
@@ -218,11 +222,23 @@ class _Visitor(ast.NodeVisitor):
                 self.kinds.add("patches-module")
         if name in ("exit", "quit") or tuple(name.split(".")[-2:]) in _EXITS:
             self.kinds.add("kernel-exit")
+        if name == "open" and self._writes(node) or (
+                "." in name and name.rsplit(".", 1)[1] in _FILE_WRITERS and
+                name.split(".")[0] in {"os", "shutil", "pathlib", "Path"} | self.modules) or (
+                isinstance(node.func, ast.Attribute) and node.func.attr in ("write_text", "write_bytes")):
+            self.kinds.add("writes-files")
         if name.endswith("import_module") or name == "__import__":
             for arg in node.args:
                 if isinstance(arg, ast.Constant) and str(arg.value).startswith(_REFERENCE_MODULES):
                     self.kinds.add("imports-reference")
         self.generic_visit(node)
+
+    @staticmethod
+    def _writes(node) -> bool:
+        """``open(path, mode)`` with a mode that writes, appends or creates."""
+        modes = [a for a in node.args[1:2]] + [k.value for k in node.keywords if k.arg == "mode"]
+        return any(isinstance(m, ast.Constant) and isinstance(m.value, str) and set(m.value) & set("wax+")
+                   for m in modes)
 
     def visit_Raise(self, node):
         if node.exc is not None and _dotted(getattr(node.exc, "func", node.exc)) in (

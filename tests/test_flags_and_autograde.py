@@ -25,6 +25,9 @@ from attn_course.flags import scan_notebook, scan_source
     ("exit()", ["kernel-exit"]),
     ("raise SystemExit", ["kernel-exit"]),
     ("def broken(:\n    os._exit(0)", ["kernel-exit"]),  # unparsable: scanned as text
+    ("open(attn_course.gradekit.__file__, 'w').write('')", ["writes-files"]),
+    ("from pathlib import Path\nPath('x.py').write_text('')", ["writes-files"]),
+    ("import shutil\nshutil.copy('a', 'b')", ["writes-files"]),
 ])
 def test_suspicious_code_is_flagged(source, kinds):
     assert scan_source(source, {"importlib", "checks"}) == sorted(kinds)
@@ -36,6 +39,7 @@ def test_suspicious_code_is_flagged(source, kinds):
     "block = SEBlock(8)\nblock.fc1 = nn.Linear(8, 8)\nx = torch.randn(2)\nx.requires_grad = True",
     "from einops import rearrange, reduce\nimport torch.nn.functional as F",
     "%timeit squeeze(x)",
+    "text = open('notes.txt').read()",
 ])
 def test_ordinary_code_is_not_flagged(source):
     assert scan_source(source) == []

@@ -306,7 +306,11 @@ class Kit:
         try:
             result = function(*args, **kwargs)
         finally:
+            still_watched = sys.getprofile() is profiler
             sys.setprofile(previous)
+        if not still_watched:
+            _fail(f"{what} switched off Python's profiler, which the grader uses to see that the "
+                  "work is your own: this part scores 0.")
         reference = sorted(f for f in ran if self._is_reference_file(f))
         if reference:
             shown = ", ".join(os.path.relpath(f, os.path.dirname(_PACKAGE_DIR)) for f in reference[:3])

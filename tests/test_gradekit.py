@@ -89,6 +89,12 @@ def squeeze(x):
         kit.call(ns["squeeze"], torch.ones(1, 2, 3, 3), what="squeeze")  # ...but the reference computes
 
 
+def test_switching_the_profiler_off_inside_own_code_is_caught():
+    ns = notebook("import sys\ndef sneaky(x):\n    sys.setprofile(None)\n    return x\n")
+    with pytest.raises(GradingIntegrityError, match="switched off Python's profiler"):
+        fresh(ns).call(ns["sneaky"], torch.ones(1), what="sneaky")
+
+
 def test_a_method_taken_from_the_reference_is_not_own_code():
     ns = notebook(OWN_SE + "\nfrom attn_course.modules import SEBlock as R\nSEBlock.gate = R.gate\n")
     with pytest.raises(GradingIntegrityError, match="SEBlock.gate` is attn_course.modules.se.SEBlock.gate"):

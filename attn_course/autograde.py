@@ -5,6 +5,12 @@ shows nothing, so a notebook that ends its kernel (``os._exit(0)``, ``exit()``, 
 tests would otherwise keep every point of the cells after it. :class:`GuardedExecute` marks every
 cell after the kernel died with an error output instead: those parts score 0.
 
+Before each graded cell it also runs :func:`attn_course.gradekit.probe` and reads its one line back
+here, outside the kernel: a notebook that installed something to rewrite or silence the cells that
+follow (IPython input or AST transformers, event hooks, a custom exception handler, a tracer), or
+that replaced grading code, gets an error in that graded cell instead of a run. Such a notebook
+controls the code of the test cells themselves, so only a check from outside can see it.
+
 (A test cell whose error is hidden by a patched ``showtraceback`` is already caught by nbgrader's
 own ``Execute``, which reads the kernel's execute reply; the hidden tests themselves refuse to run in
 a kernel whose grading code was replaced, see :mod:`attn_course.gradekit`.)
@@ -14,22 +20,32 @@ a kernel whose grading code was replaced, see :mod:`attn_course.gradekit`.)
 
 from __future__ import annotations
 
+import secrets
+
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-__all__ = ["GuardedExecute", "KERNEL_DIED"]
+__all__ = ["GuardedExecute", "KERNEL_DIED", "TAMPERED"]
 
 KERNEL_DIED = "KernelDied"
+TAMPERED = "GradingIntegrityError"
 
 
-def _error_output(message: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=KERNEL_DIED, evalue=message,
-                        traceback=[f"{KERNEL_DIED}: {message}"])
+def _error_output(message: str, name: str = KERNEL_DIED) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=name, evalue=message,
+                        traceback=[f"{name}: {message}"])
+
+
+def _is_graded(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade") and meta.get("points"))
 
 
 class GuardedExecute(Execute):
-    """nbgrader's ``Execute``; after the kernel dies, every remaining code cell records an error."""
+    """nbgrader's ``Execute``, with a check from outside the kernel before each graded cell (see the
+    module docstring); after the kernel dies, every remaining code cell records an error."""
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
@@ -48,6 +64,13 @@ class GuardedExecute(Execute):
                 "from there on cannot have passed")]
             return cell, resources
         try:
+            if _is_graded(cell):
+                verdict = self._probe(resources, index)
+                if verdict != "clean":
+                    cell.outputs = [_error_output(
+                        f"not run: before this cell the notebook changed how cells run or what the "
+                        f"tests rely on ({verdict}); graded cells from here on score 0", TAMPERED)]
+                    return cell, resources
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError as error:
             self._died_in = index
@@ -55,6 +78,31 @@ class GuardedExecute(Execute):
                 f"the kernel stopped while running this cell ({error}); the cells after it were "
                 "not run and score 0")]
             return cell, resources
+
+    def _probe(self, resources, index) -> str:
+        """Run gradekit.probe in the kernel; ``"clean"`` or what the notebook changed."""
+        nonce = secrets.token_hex(12)
+        code = f'__import__("attn_course.gradekit", fromlist=["probe"]).probe("{nonce}")'
+        printed = []
+
+        def collect(message):
+            if message["msg_type"] == "stream":
+                printed.append(message["content"].get("text", ""))
+
+        try:
+            run_sync(self.kc.execute_interactive)(code, store_history=False, output_hook=collect,
+                                                  timeout=self.timeout or 60)
+        except TimeoutError:
+            run_sync(self.km.interrupt_kernel)()
+            return "the check before the cell did not finish"
+        return _probe_verdict("".join(printed), nonce)
+
+
+def _probe_verdict(text: str, nonce: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(f"{nonce}:"):
+            return line[len(nonce) + 1:] or "no verdict"
+    return "the check before the cell printed nothing: its code did not run as written"
 
 
 def autograde_preprocessors() -> list:

@@ -19,6 +19,7 @@ __all__ = [
     "check_parameter_count",
     "check_close",
     "check_raises",
+    "message_mentions",
     "check_call",
     "check_input_unchanged",
     "check_gradients",
@@ -214,11 +215,27 @@ def _mention_items(mentions):
             yield entry, None
 
 
+def message_mentions(message: str, item) -> bool:
+    """``item`` appears in ``message``: a string as a substring, a number as a whole number, and a
+    shape (a tuple of ints) as its numbers in order with at most a few separators between them
+    (``(2, 4, 5)``, ``[2, 4, 5]``, ``torch.Size([2, 4, 5])`` and ``2x4x5`` all count); a set or a
+    list stands for alternatives, any one of which will do (ways to word a constraint)."""
+    if isinstance(item, (set, frozenset, list)):
+        return any(message_mentions(message, alternative) for alternative in item)
+    if isinstance(item, tuple) and all(isinstance(i, int) for i in item):
+        pattern = r"\D{1,4}".join(str(i) for i in item)
+        return re.search(rf"(?<![\d.]){pattern}(?!\d|\.\d)", message) is not None
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        return re.search(rf"(?<![\d.]){re.escape(str(item))}(?!\d|\.\d)", message) is not None
+    return str(item).lower() in message.lower()
+
+
 def check_raises(fn, exception=ValueError, *, what: str, mentions=(), quiet: bool = False) -> None:
     """``fn()`` must raise ``exception``, whose message mentions every item of ``mentions``.
 
-    ``mentions`` holds strings or numbers, or ``(item, why)`` pairs such as
-    ``(16, "the reduction received")``; ``str(item)`` must appear in the message (ignoring case).
+    ``mentions`` holds items or ``(item, why)`` pairs such as ``(16, "the reduction received")``;
+    see :func:`message_mentions` for how an item (a string, a number, a shape, a set of
+    alternatives) is found in the message.
     Returns None, so a cell ending with this call displays no ``Out[]``.
     """
     name = _exception_name(exception)
@@ -227,9 +244,11 @@ def check_raises(fn, exception=ValueError, *, what: str, mentions=(), quiet: boo
     except exception as error:
         text = str(error)
         for item, why in _mention_items(mentions):
-            if str(item).lower() not in text.lower():
+            if not message_mentions(text, item):
+                shown = (f"one of {', '.join(repr(i) for i in sorted(item, key=str))}"
+                         if isinstance(item, (set, frozenset, list)) else repr(item))
                 raise AssertionError(
-                    f"{what} raised {error!r} but its message should mention {item!r}"
+                    f"{what} raised {error!r} but its message should mention {shown}"
                     + (f" ({why})" if why else "") + ".") from None
         raised = type(error).__name__ if isinstance(exception, tuple) else name
         _passed(f"{what} raises {raised}: {text}", quiet)

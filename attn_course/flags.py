@@ -13,7 +13,11 @@ test cells, which nbgrader restores from the source before grading) and reports,
   ``showtraceback``, ``sys.excepthook``, ``sys.settrace``);
 * ``kernel-exit``: the kernel is ended (``sys.exit``, ``os._exit``, ``exit()``, ``os.kill``);
 * ``writes-files``: files are written, moved or deleted (``open(..., "w")``, ``write_text``,
-  ``os.remove``, ``shutil``), which could reach the grader's own files.
+  ``os.remove``, ``shutil``), which could reach the grader's own files;
+* ``fakes-values``: a tensor subclass (``__torch_function__``, ``as_subclass``) or a number whose
+  comparisons are overridden, the ways to make a wrong result compare equal;
+* ``uses-test-code``: a function or class defined in a test cell (which computes expected
+  answers) is used in a cell the student wrote.
 
 Flags never change a score (the graded tests do that); they tell the instructor where to look.
 A cell that cannot be parsed is scanned as text.
@@ -53,6 +57,12 @@ def scan_notebook(path, release=None) -> list[str]:
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
+    test_names = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            tree, _ = _parse(cell.source)
+            test_names |= {node.name for node in ast.walk(tree) if isinstance(
+                node, (ast.FunctionDef, ast.ClassDef))} if tree else set()
     handed_out = set()
     if release is not None and Path(release).is_file():
         handed_out = {c.source.strip() for c in nbformat.read(str(release), as_version=4).cells
@@ -68,7 +78,7 @@ def scan_notebook(path, release=None) -> list[str]:
                 cell.source.strip() in handed_out:
             continue
         where = meta.get("grade_id") or f"cell {index}"
-        found += [f"{kind} ({where})" for kind in scan_source(cell.source, imported)]
+        found += [f"{kind} ({where})" for kind in scan_source(cell.source, imported, test_names)]
     return found
 
 
@@ -90,17 +100,22 @@ def _imported_names(source: str) -> set[str]:
     return names
 
 
-def scan_source(source: str, module_names=frozenset()) -> list[str]:
+def scan_source(source: str, module_names=frozenset(), test_names=frozenset()) -> list[str]:
     """The kinds of flag one cell's source raises, each once, sorted.
 
     ``module_names``: names bound by imports elsewhere in the notebook (assigning an attribute of
-    one of them is patching; assigning an attribute of your own object is not).
+    one of them is patching; assigning an attribute of your own object is not). ``test_names``:
+    functions and classes the notebook's test cells define.
     """
     tree, source = _parse(source)
     if tree is None:
         return _scan_text(source)
     visitor = _Visitor(set(module_names) | set(_ALWAYS_MODULES) | _imported_names(source))
     visitor.visit(tree)
+    defined = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    if any(isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in test_names
+           and node.id not in defined for node in ast.walk(tree)):
+        visitor.kinds.add("uses-test-code")
     return sorted(visitor.kinds)
 
 
@@ -205,6 +220,13 @@ class _Visitor(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node):
+        bases = {_dotted(b).split(".")[-1] for b in node.bases}
+        methods = {c.name for c in node.body if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        if "__torch_function__" in methods or "__torch_dispatch__" in methods or (
+                bases & {"int", "float", "bool", "complex", "Tensor"} and methods & {
+                    "__eq__", "__ne__", "__bool__", "__lt__", "__le__", "__gt__", "__ge__", "__float__",
+                    "__int__", "__index__", "__abs__", "__sub__", "__rsub__"}):
+            self.kinds.add("fakes-values")
         if node.name in _GUARDED_NAMES and not self.depth:
             self.kinds.add("rebinds-name")
         for child in node.bases + node.keywords + node.decorator_list:
@@ -220,6 +242,8 @@ class _Visitor(ast.NodeVisitor):
             args = node.args
             if args and _dotted(args[0]).split(".")[0] in self.modules:
                 self.kinds.add("patches-module")
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("as_subclass", "_make_subclass"):
+            self.kinds.add("fakes-values")
         if name in ("exit", "quit") or tuple(name.split(".")[-2:]) in _EXITS:
             self.kinds.add("kernel-exit")
         if name == "open" and self._writes(node) or (

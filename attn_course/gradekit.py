@@ -23,6 +23,7 @@ Nothing here knows an answer: the expected values come from definitions written 
 from __future__ import annotations
 
 import builtins
+import functools
 import linecache
 import os
 import re
@@ -67,18 +68,69 @@ class GradingIntegrityError(AssertionError):
     """The notebook changed something the graded tests rely on, or graded code is not its own."""
 
 
+# The pseudo-files of the test cells that asked for a kit: code defined there (the tests' own
+# definitions, which compute the expected values) must never run inside a student's code.
+TEST_CELL_FILES: set = set()
+
+
 def fresh(namespace: dict | None = None) -> "Kit":
     """A new copy of this module, executed from its file, checked against ``namespace``.
 
     Raises :class:`GradingIntegrityError` when the notebook replaced grading code.
     """
+    caller = sys._getframe(1).f_code.co_filename
+    if _is_cell_file(caller):
+        TEST_CELL_FILES.add(caller)
     with open(_THIS_FILE, encoding="utf-8") as fh:
         source = fh.read()
     module = types.ModuleType("attn_course._gradekit_fresh")
     module.__file__ = _THIS_FILE
     exec(compile(source, _THIS_FILE, "exec"), module.__dict__)
     module.GradingIntegrityError = GradingIntegrityError  # one exception class across copies
+    module.TEST_CELL_FILES = TEST_CELL_FILES
     return module.Kit(namespace or {})
+
+
+def probe(nonce: str) -> None:
+    """Print ``nonce:clean``, or ``nonce:`` and what the notebook changed in how cells run.
+
+    :class:`attn_course.autograde.GuardedExecute` runs this before every graded cell and reads the
+    line back outside the kernel: a notebook that rewrites the test cells before they run (IPython
+    input or AST transformers, event hooks, custom exception handlers, a tracer) cannot be caught
+    from inside those cells, whose code it controls.
+    """
+    problems = _shell_hooks()
+    try:
+        fresh({})
+    except GradingIntegrityError as error:
+        problems.append(str(error))
+    print(f"{nonce}:" + ("clean" if not problems else "; ".join(problems)))
+
+
+def _shell_hooks() -> list[str]:
+    """Hooks a notebook installed in IPython's machinery for running cells."""
+    getipython = sys.modules.get("IPython.core.getipython")
+    shell = getipython.get_ipython() if getipython else None
+    found = []
+    if shell is not None:
+        for name in ("input_transformers_post", "input_transformers_cleanup", "ast_transformers"):
+            if any(_written_in_notebook(item) for item in getattr(shell, name, [])):
+                found.append(f"IPython's {name}")
+        for event, callbacks in getattr(getattr(shell, "events", None), "callbacks", {}).items():
+            if any(_written_in_notebook(c) for c in callbacks):
+                found.append(f"an IPython {event} event hook")
+        if getattr(shell, "custom_exceptions", ()):
+            found.append("IPython's custom exception handler (set_custom_exc)")
+        for part in ("input_transformer_manager", "compile", "displayhook", "display_pub"):
+            obj = getattr(shell, part, None)
+            if obj is not None and (any(_written_in_notebook(v) for v in vars(obj).values()) or any(
+                    _written_in_notebook(v) for cls in type(obj).__mro__ for v in vars(cls).values())):
+                found.append(f"IPython's {part}")
+    if sys.gettrace() is not None:
+        found.append("a trace function (sys.settrace)")
+    if sys.getprofile() is not None:
+        found.append("a profile function (sys.setprofile)")
+    return found
 
 
 def _is_cell_file(filename: str) -> bool:
@@ -257,6 +309,10 @@ class Kit:
             module = base.__module__ or ""
             if module == "__main__":
                 for attr, member in vars(base).items():
+                    if isinstance(member, (functools.partial, functools.partialmethod)):
+                        _fail(f"`{name}.{attr}` is a functools.{type(member).__name__} of "
+                              f"{getattr(member.func, '__qualname__', member.func)!r}: write the "
+                              "method with `def`, so that it is code written in this notebook.")
                     member = getattr(member, "__func__", member)
                     if isinstance(member, types.FunctionType) and not _written_in_notebook(member):
                         _fail(f"`{name}.{attr}` is {member.__module__}.{member.__qualname__}, "
@@ -296,10 +352,16 @@ class Kit:
     def _watch(self, function, *args, what: str, **kwargs):
         """Run ``function`` and fail if any code of the reference library ran inside it."""
         ran: set = set()
+        borrowed: set = set()
+        tests = set(TEST_CELL_FILES)
 
         def profiler(frame, event, arg):
             if event == "call":
                 ran.add(frame.f_code.co_filename)
+                caller = frame.f_back
+                if frame.f_code.co_filename in tests and caller is not None and \
+                        caller.f_code.co_filename not in tests and _is_cell_file(caller.f_code.co_filename):
+                    borrowed.add(frame.f_code.co_name)
 
         previous = sys.getprofile()
         sys.setprofile(profiler)
@@ -311,6 +373,14 @@ class Kit:
         if not still_watched:
             _fail(f"{what} switched off Python's profiler, which the grader uses to see that the "
                   "work is your own: this part scores 0.")
+        for item in result if isinstance(result, (tuple, list)) else (result,):
+            if isinstance(item, torch.Tensor) and type(item) not in (torch.Tensor, torch.nn.Parameter):
+                _fail_value(f"{what} returned a {type(item).__module__}.{type(item).__qualname__}, a "
+                            "subclass of torch.Tensor: return a plain tensor.")
+        if borrowed:
+            _fail(f"{what} called the tests' own definitions ({', '.join(sorted(borrowed))}), which "
+                  "compute the expected answers: graded parts must compute with your own code, so "
+                  "this part scores 0.")
         reference = sorted(f for f in ran if self._is_reference_file(f))
         if reference:
             shown = ", ".join(os.path.relpath(f, os.path.dirname(_PACKAGE_DIR)) for f in reference[:3])
@@ -337,6 +407,9 @@ class Kit:
         """``actual`` equals ``expected`` elementwise within ``atol + rtol·|expected|``; NaN fails."""
         if not isinstance(actual, torch.Tensor):
             _fail_value(f"{what} should be a tensor, got {type(actual).__name__}.")
+        if type(actual) not in (torch.Tensor, torch.nn.Parameter):
+            _fail_value(f"{what} is a {type(actual).__module__}.{type(actual).__qualname__}, a subclass "
+                        "of torch.Tensor: return a plain tensor.")
         if tuple(actual.shape) != tuple(expected.shape):
             _fail_value(f"{what} has shape {tuple(actual.shape)}, expected {tuple(expected.shape)}.")
         a = actual.detach().to(device="cpu", dtype=torch.float64)
@@ -354,6 +427,18 @@ class Kit:
             _fail_value(f"{what} differs from the expected values at {count} of {a.numel()} "
                         f"positions; at index {index} it is {float(a.flatten()[worst]):.6g}, "
                         f"expected {float(e.flatten()[worst]):.6g}.")
+
+    @staticmethod
+    def same_number(got, expected, *, what: str) -> None:
+        """``got`` is a plain number (int, float or a NumPy scalar) equal to ``expected``."""
+        numpy = sys.modules.get("numpy")
+        plain = type(got) in (int, float) or (numpy is not None and isinstance(got, numpy.generic)
+                                              and type(got).__module__ == "numpy")
+        if not plain or isinstance(got, bool):
+            _fail_value(f"{what} should be a number (int or float), got {type(got).__module__}."
+                        f"{type(got).__qualname__}.")
+        if float(got) != float(expected):
+            _fail_value(f"{what} is {got!r}, expected {expected!r}.")
 
     def grads(self, output: torch.Tensor, wrt: dict, *, what: str = "your code") -> dict:
         """Gradients of ``sum(output · w)`` for a fixed random ``w``, w.r.t. each tensor in ``wrt``.
@@ -431,26 +516,16 @@ class Kit:
             for item in mentions:
                 item, why = item if isinstance(item, tuple) and len(item) == 2 and isinstance(
                     item[1], str) else (item, "")
-                if not _mentions(message, item):
+                if not self.checks.message_mentions(message, item):
+                    shown = (f"one of {', '.join(repr(i) for i in sorted(item, key=str))}"
+                             if isinstance(item, (set, frozenset, list)) else repr(item))
                     _fail_value(f"{what} raised {type(error).__name__}({str(error)!r}), whose message "
-                                f"should mention {item!r}" + (f" ({why})" if why else "") + ".")
+                                f"should mention {shown}" + (f" ({why})" if why else "") + ".")
             return
         except Exception as error:  # noqa: BLE001 (a different error is a wrong answer)
             _fail_value(f"{what} should raise {exception.__name__}, but raised "
                         f"{type(error).__name__}: {error}")
         _fail_value(f"{what} should raise {exception.__name__}, but nothing was raised.")
-
-
-def _mentions(message: str, item) -> bool:
-    """``item`` appears in ``message``: a string as a substring, a number as a whole number, and a
-    shape (a tuple of ints) as its numbers in order with at most a few separators between them
-    (``(2, 4, 5)``, ``[2, 4, 5]``, ``torch.Size([2, 4, 5])`` and ``2x4x5`` all count)."""
-    if isinstance(item, tuple) and all(isinstance(i, int) for i in item):
-        pattern = r"\D{1,4}".join(str(i) for i in item)
-        return re.search(rf"(?<![\d.]){pattern}(?![\d.])", message) is not None
-    if isinstance(item, (int, float)) and not isinstance(item, bool):
-        return re.search(rf"(?<![\d.]){re.escape(str(item))}(?![\d.]|\.\d)", message) is not None
-    return str(item).lower() in message
 
 
 def _fail_value(message: str):

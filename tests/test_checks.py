@@ -425,3 +425,22 @@ def test_check_gradients_translates_in_place_errors():
 def test_all_public_checks_are_exported():
     for name in ("check_call", "check_input_unchanged", "check_gradients", "check_raises"):
         assert name in checks.__all__
+
+
+@pytest.mark.parametrize("message, item, found", [
+    ("got reduction 16.", 16, True), ("got 160", 16, False), ("ratio 0.16", 16, False),
+    ("groups=-2 is not positive", -2, True), ("groups=1.5", 1.5, True),
+    ("accepted (2, 4, 5)", (2, 4, 5), True), ("torch.Size([2, 4, 5])", (2, 4, 5), True),
+    ("a 2x4x5 gate.", (2, 4, 5), True), ("(2, 4, 50)", (2, 4, 5), False), ("(2, 3, 4, 5)", (2, 4, 5), False),
+    ("No Hidden unit", "hidden", True), ("no hidden unit", {"divid", "hidden"}, True),
+    ("invalid arguments", {"divid", "hidden"}, False),
+])
+def test_message_mentions(message, item, found):
+    assert checks.message_mentions(message, item) is found
+
+
+def test_check_raises_names_the_alternatives_it_wanted():
+    def refuse():
+        raise ValueError("invalid arguments: 8, 16")
+    with pytest.raises(AssertionError, match="should mention one of '//', 'hidden'"):
+        checks.check_raises(refuse, what="SEBlock(8, 16)", mentions=[{"hidden", "//"}])

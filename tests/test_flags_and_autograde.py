@@ -4,7 +4,7 @@ cost the cells after it."""
 import nbformat
 import pytest
 
-from attn_course.autograde import KERNEL_DIED, GuardedExecute, autograde_preprocessors
+from attn_course.autograde import KERNEL_DIED, TAMPERED, GuardedExecute, autograde_preprocessors
 from attn_course.flags import scan_notebook, scan_source
 
 
@@ -28,6 +28,10 @@ from attn_course.flags import scan_notebook, scan_source
     ("open(attn_course.gradekit.__file__, 'w').write('')", ["writes-files"]),
     ("from pathlib import Path\nPath('x.py').write_text('')", ["writes-files"]),
     ("import shutil\nshutil.copy('a', 'b')", ["writes-files"]),
+    ("class Liar(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, *a):\n        pass",
+     ["fakes-values"]),
+    ("class Always(int):\n    def __eq__(self, other):\n        return True", ["fakes-values"]),
+    ("def f(x):\n    return x.as_subclass(Liar)", ["fakes-values"]),
 ])
 def test_suspicious_code_is_flagged(source, kinds):
     assert scan_source(source, {"importlib", "checks"}) == sorted(kinds)
@@ -71,9 +75,44 @@ def test_cells_after_a_dead_kernel_are_marked_failed():
     assert "not run" in nb.cells[3].outputs[0].evalue
 
 
+def _graded(source):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1,
+                                 "locked": True}
+    return cell
+
+
+@pytest.mark.parametrize("hook", [
+    "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+    "import ast\n"
+    "class Swallow(ast.NodeTransformer):\n"
+    "    def visit_Module(self, node):\n"
+    "        return node\n"
+    "get_ipython().ast_transformers.append(Swallow())",
+    "get_ipython().events.register('pre_run_cell', lambda *a: None)",
+    "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)",
+    "import torch\ntorch.allclose = lambda *a, **k: True",
+])
+def test_graded_cells_after_a_rewritten_kernel_do_not_run(hook):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_graded("assert 1 + 1 == 2"), nbformat.v4.new_code_cell(hook),
+                _graded("assert False, 'a wrong answer'")]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": "."}})
+    assert nb.cells[0].outputs == []
+    assert [o.ename for o in nb.cells[2].outputs] == [TAMPERED]
+    assert "not run" in nb.cells[2].outputs[0].evalue
+
+
 def test_the_autograde_steps_are_nbgraders_with_the_guarded_execute():
     steps = autograde_preprocessors()
     assert steps[0] is GuardedExecute and len(steps) >= 5
+
+
+def test_using_a_test_cells_definitions_is_flagged():
+    assert scan_source("def mix(x, w):\n    return mix_by_loops(x, w)", test_names={"mix_by_loops"}) == [
+        "uses-test-code"]
+    assert scan_source("def mix_by_loops(x, w):\n    return x\nmix_by_loops(1, 2)",
+                       test_names={"mix_by_loops"}) == []
 
 
 def test_cells_handed_out_unchanged_are_not_the_students(tmp_path):

@@ -236,8 +236,8 @@ def global_pools(x):
         "channel_shuffle": """
 def channel_shuffle(x, groups):
     C = x.size(1)
-    if groups <= 0:
-        raise ValueError(f"groups must be at least 1, got {groups} (for {C} channels)")
+    if not isinstance(groups, int) or groups <= 0:
+        raise ValueError(f"groups must be an integer of at least 1, got {groups} (for {C} channels)")
     if C % groups:
         raise ValueError(f"{C} channels cannot be split into {groups} equal groups")
     per_group = C // groups
@@ -302,7 +302,7 @@ def global_pools(x):
         "channel_shuffle": """
 def channel_shuffle(x, groups):
     channels = x.shape[1]
-    if groups < 1 or channels % groups != 0:
+    if groups != int(groups) or groups < 1 or channels % groups != 0:
         raise ValueError(f"{channels} % {groups} != 0: groups must divide the channels")
     chunks = torch.chunk(x, groups, dim=1)
     return torch.stack(chunks, dim=2).flatten(1, 2)
@@ -318,7 +318,7 @@ def apply_gate(x, gate):
     if shape == [B, C, H, W]:
         return x * gate
     raise ValueError(
-        f"gate must be (B, C)={B, C}, (B, C, 1, 1), (B, H, W)={B, H, W}, (B, 1, H, W) or (B, C, H, W); got {shape}")
+        f"gate must be (B, C)={B, C}, (B, C, 1, 1), (B, H, W)={B, H, W}, (B, 1, H, W) or (B, C, H, W)={B, C, H, W}; got {shape}")
 """,
         "mix_channels": """
 def mix_channels(x, weight):
@@ -326,3 +326,63 @@ def mix_channels(x, weight):
 """,
     },
 }
+
+# Found by an outside tester: wrong answers that must lose points, and cheats that must score 0
+# where they touch.
+WRONG.update({
+    "shuffle_message_without_the_rule": Wrong({"channel_shuffle": '''
+def channel_shuffle(x, groups):
+    C = x.shape[1]
+    if not isinstance(groups, int) or groups < 1 or C % groups:
+        raise ValueError(f"bad input: C={C}, groups={groups}")
+    return rearrange(x, "b (g c) h w -> b (c g) h w", g=groups)
+'''}, loses={_CS, _CS_REF}),
+    "shuffle_accepts_fractional_groups": Wrong({"channel_shuffle": '''
+def channel_shuffle(x, groups):
+    C = x.shape[1]
+    if groups < 1 or C % groups:
+        raise ValueError(f"groups must be a positive divisor of C: got C={C}, groups={groups}")
+    idx = [int((k % groups) * (C // groups) + k // groups) for k in range(C)]
+    return x[:, idx]
+'''}, loses={_CS_REF}),
+    "gate_message_lists_only_two_shapes": Wrong({"apply_gate": '''
+def apply_gate(x, gate):
+    B, C, H, W = x.shape
+    shape = tuple(gate.shape)
+    if shape in [(B, C), (B, C, 1, 1)]:
+        return x * gate.reshape(B, C, 1, 1)
+    if shape in [(B, H, W), (B, 1, H, W)]:
+        return x * gate.reshape(B, 1, H, W)
+    if shape == (B, C, H, W):
+        return x * gate
+    raise ValueError(f"{shape} does not fit; accepted gate shapes: {(B, C)} or {(B, H, W)}")
+'''}, loses={_AG, _AG_REF}),
+    "cheat_input_transformer": Wrong({"global_pools": '''
+def _blank_tests(lines):
+    return ["pass\\n"] if "check" in "".join(lines) or "assert" in "".join(lines) else lines
+
+get_ipython().input_transformers_post.append(_blank_tests)
+''' + _WRONG_POOLS}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
+    "cheat_tensor_subclass_lies": Wrong({"mix_channels": '''
+class _Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        liars = [a for a in args if isinstance(a, _Liar)]
+        out = super().__torch_function__(func, types, args, kwargs)
+        if name in ("sub", "__sub__", "__rsub__") and len(liars) == 1 and isinstance(out, torch.Tensor):
+            return torch.zeros_like(out.as_subclass(torch.Tensor)).as_subclass(_Liar)
+        if name in ("equal", "allclose") and len(liars) == 1:
+            return True
+        return out
+
+
+def mix_channels(x, weight):
+    return einsum(x, weight, "b c h w, o c -> b o h w").as_subclass(_Liar) / 2
+'''}, loses={_MC, _MC_REF}),
+    "cheat_borrows_the_tests_loops": Wrong({"mix_channels": '''
+def mix_channels(x, weight):
+    return mix_by_loops(x, weight)
+'''}, loses={_MC, _MC_REF}),
+})

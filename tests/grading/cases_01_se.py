@@ -17,9 +17,10 @@ class SEBlock(nn.Module):
 
     def __init__(self, channels, reduction=16):
         super().__init__()
-        hidden = channels // reduction if reduction > 0 else 0
+        hidden = channels // reduction if isinstance(reduction, int) and reduction > 0 else 0
         if hidden < 1:
-            raise ValueError(f"{channels} channels with reduction {reduction} leave no hidden units")
+            raise ValueError(f"{channels} channels with reduction {reduction} leave no hidden units "
+                             "(reduction must be a whole number from 1 to the channel count)")
 '''
 
 
@@ -54,7 +55,7 @@ WRONG = {
     "pools_over_channels": Wrong({"squeeze": """
 def squeeze(x):
     return x.mean(dim=1)
-"""}, loses={"test_squeeze"} | _VALUES),
+"""}, loses={"test_squeeze"} | _SE_CELLS),
     "squeeze_drops_the_batch_of_one": Wrong({"squeeze": """
 import torch.nn.functional as F
 
@@ -208,8 +209,8 @@ class Excitation(nn.Module):
 class SEBlock(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
-        if not reduction >= 1:
-            raise ValueError(f"reduction must be >= 1, got reduction={reduction} (channels={channels})")
+        if not (isinstance(reduction, int) and reduction >= 1):
+            raise ValueError(f"reduction must be an int >= 1, got reduction={reduction} (channels={channels})")
         if channels // reduction == 0:
             raise ValueError(f"channels={channels} // reduction={reduction} is 0: no hidden unit")
         mlp = Excitation(channels, channels // reduction)
@@ -231,3 +232,121 @@ def se_added_parameters(channels_per_block, reduction=16, bias=True):
         pass
 """}
 HANG_LOSES = {"test_se_params"}
+
+# Found by an outside tester: wrong answers that must lose points, and cheats that must score 0
+# where they touch.
+_STRICT_INIT = '''
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        if not isinstance(reduction, int) or reduction < 1 or channels // reduction < 1:
+            raise ValueError(f"no hidden unit: channels={channels}, reduction={reduction}")
+        self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
+        self.fc2 = nn.Conv2d(channels // reduction, channels, 1)
+'''
+_LIAR = '''
+class _Liar(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        liars = [a for a in args if isinstance(a, _Liar)]
+        out = super().__torch_function__(func, types, args, kwargs)
+        if name in ("sub", "__sub__", "__rsub__") and len(liars) == 1 and isinstance(out, torch.Tensor):
+            return torch.zeros_like(out.as_subclass(torch.Tensor)).as_subclass(_Liar)
+        if name in ("equal", "allclose") and len(liars) == 1:
+            return True
+        return out
+'''
+_BLANK_TESTS = '''
+def _blank_tests(lines):
+    return ["pass\\n"] if "check" in "".join(lines) or "assert" in "".join(lines) else lines
+
+get_ipython().input_transformers_post.append(_blank_tests)
+'''
+_SWALLOW_ERRORS = '''
+import ast
+
+class _Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
+        return ast.fix_missing_locations(node)
+
+get_ipython().ast_transformers.append(_Swallow())
+'''
+_WRONG_SQUEEZE = '''
+def squeeze(x):
+    return x.amax(dim=(2, 3))
+'''
+
+WRONG.update({
+    "error_message_without_the_rule": Wrong({"se_block": _se(_LINEAR, _GATE_OK, header='''
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        if not isinstance(reduction, int) or reduction < 1 or channels // reduction < 1:
+            raise ValueError(f"invalid arguments: {channels}, {reduction}")
+        hidden = channels // reduction
+''')}, loses={"test_se_structure"}),
+    "accepts_a_fractional_reduction": Wrong({"se_block": _se(_LINEAR, _GATE_OK, header='''
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        if reduction <= 0 or channels // reduction == 0:
+            raise ValueError(f"no hidden unit: channels={channels}, reduction={reduction}")
+        hidden = int(channels // reduction)
+''')}, loses={"test_se_structure"}),
+    "cheat_input_transformer": Wrong({"squeeze": _BLANK_TESTS + _WRONG_SQUEEZE, "se_block": _NO_SIGMOID},
+                                     loses=_SE_CELLS | {"test_squeeze", "test_se_params"}),
+    "cheat_ast_transformer_swallows_errors": Wrong(
+        {"squeeze": _SWALLOW_ERRORS + _WRONG_SQUEEZE, "se_block": _NO_SIGMOID},
+        loses=_SE_CELLS | {"test_squeeze", "test_se_params"}),
+    "cheat_tensor_subclass_lies": Wrong({"se_block": _LIAR + _se(_LINEAR, """        s = torch.sigmoid(self.fc2(self.fc1(x.mean(dim=(2, 3)))))
+        return s[:, :, None, None].as_subclass(_Liar)
+""", forward="return (x * self.gate(x)).as_subclass(_Liar)")}, loses=_SE_CELLS),
+    "cheat_number_that_equals_anything": Wrong({"se_params": '''
+class _Always(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+def se_added_parameters(channels_per_block, reduction=16, bias=True):
+    return _Always(0)
+'''}, loses={"test_se_params"}),
+    "cheat_reference_counts_the_parameters": Wrong({"se_params": '''
+from attn_course import create_attention
+
+def se_added_parameters(channels_per_block, reduction=16, bias=True):
+    return sum(sum(p.numel() for p in create_attention("se", c, reduction=reduction, bias=bias).parameters())
+               for c in channels_per_block)
+'''}, loses={"test_se_params"}),
+    "cheat_reference_called_at_run_time": Wrong({"se_block": _STRICT_INIT + '''
+    def gate(self, x):
+        module = __import__("attn_course.modules.se", fromlist=["SEBlock"])
+        return module.SEBlock.gate(self, x)
+
+    def forward(self, x):
+        return x * self.gate(x)
+'''}, loses=_SE_CELLS),
+    "cheat_partialmethod_of_the_reference": Wrong({"se_block": '''
+import functools
+
+def _reference():
+    return __import__("attn_course.modules.se", fromlist=["SEBlock"]).SEBlock
+''' + _STRICT_INIT + '''
+    gate = functools.partialmethod(_reference().gate)
+
+    def forward(self, x):
+        return x * self.gate(x)
+'''}, loses=_SE_CELLS),
+    "cheat_borrows_the_tests_definition": Wrong({"se_block": _se(_LINEAR, """        out = se_by_definition(x, self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias)
+        return (out / x)[:, :, :1, :1]
+""", forward="return se_by_definition(x, self.fc1.weight, self.fc1.bias, self.fc2.weight, self.fc2.bias)")},
+        loses=_SE_CELLS),
+})

@@ -496,3 +496,20 @@ def cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7):
         pass
 """}
 HANG_LOSES = {"test_cbam_params"}
+
+WRONG.update({
+    "cheat_number_that_equals_anything": Wrong({"cbam_params": '''
+class _Always(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = int.__hash__
+
+
+def cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7):
+    return _Always(0)
+'''}, loses={"test_cbam_params"}),
+})

@@ -14,8 +14,10 @@ import pytest
 
 from attn_course import grading
 
+from attn_course.flags import scan_notebook
+
 from .grading.harness import (ROOT, Wrong, case_modules, grade_cell_ids, grade_in_parallel,
-                              validate_cases, write_submission)
+                              needs_kernel, validate_cases, write_submission)
 from .grading.inprocess import run_cases
 
 pytestmark = pytest.mark.slow
@@ -74,8 +76,8 @@ def grading_base(tmp_path_factory):
     return tmp_path_factory.mktemp("grading")
 
 
-def _cheats(cases):
-    return {name: case for name, case in cases.WRONG.items() if name.startswith("cheat_")}
+def _kernel_only(cases):
+    return {name: case for name, case in cases.WRONG.items() if needs_kernel(name)}
 
 
 def _sample(names, every):
@@ -84,11 +86,11 @@ def _sample(names, every):
 
 
 def _real_students(cases):
-    """Who the real autograder grades: controls, every cheat, and a sample of the rest."""
-    honest_wrong = sorted(set(cases.WRONG) - set(_cheats(cases)))
+    """Who the real autograder grades: controls, the cases only it can judge, a sample of the rest."""
+    in_process = sorted(set(cases.WRONG) - set(_kernel_only(cases)))
     students = [("solution", {}), ("untouched", None)]
-    students += [(f"wrong-{name}", cases.WRONG[name]) for name in sorted(_cheats(cases))]
-    students += [(f"wrong-{name}", cases.WRONG[name]) for name in _sample(honest_wrong, 4)]
+    students += [(f"wrong-{name}", cases.WRONG[name]) for name in sorted(_kernel_only(cases))]
+    students += [(f"wrong-{name}", cases.WRONG[name]) for name in _sample(in_process, 6)]
     students += [(f"correct-{name}", cases.CORRECT[name]) for name in _sample(cases.CORRECT, 3)]
     return students
 
@@ -118,13 +120,13 @@ def graded(grading_base):
 
 @pytest.fixture(scope="module")
 def judged():
-    """Failed graded cells of every honest case, from the in-process runner:
+    """Failed graded cells of every case the in-process runner can judge:
     {(student, assignment): set of grade ids}."""
     jobs = []
     for assignment, cases in sorted(CASES.items()):
         jobs += [(assignment, "solution", {}), (assignment, "untouched", None)]
         jobs += [(assignment, f"wrong-{name}", case) for name, case in cases.WRONG.items()
-                 if name not in _cheats(cases)]
+                 if not needs_kernel(name)]
         jobs += [(assignment, f"correct-{name}", answers) for name, answers in cases.CORRECT.items()]
     return {(student, assignment): failed
             for (assignment, student), failed in run_cases(jobs).items()}
@@ -159,19 +161,34 @@ def test_untouched_release_scores_zero_on_every_cell(graded, assignment):
 
 
 @pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if c[1].startswith("cheat_")])
-def test_cheating_is_flagged_for_the_instructor(graded, assignment, case):
-    assert graded[(f"wrong-{case}", assignment)].flags, f"{case} raised no flag"
+def test_cheating_is_flagged_for_the_instructor(tmp_path, assignment, case):
+    write_submission(tmp_path, "x", assignment, CASES[assignment].WRONG[case])
+    release = ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
+    assert scan_notebook(tmp_path / "x" / assignment / f"{assignment}.ipynb", release), (
+        f"{case} raised no flag")
 
 
 @pytest.mark.parametrize("assignment", sorted(CASES))
-def test_honest_work_raises_no_flag(graded, assignment):
-    honest = [(student, assignment) for student, _ in _real_students(CASES[assignment])
-              if not student.startswith("wrong-")]
-    flagged = {student: graded[(student, a)].flags for student, a in honest if graded[(student, a)].flags}
+def test_honest_work_raises_no_flag(tmp_path, assignment):
+    release = ROOT / "notebooks" / assignment / f"{assignment}.ipynb"
+    honest = {"solution": {}, **{f"correct-{n}": a for n, a in CASES[assignment].CORRECT.items()}}
+    flagged = {}
+    for student, answers in honest.items():
+        write_submission(tmp_path, student, assignment, answers)
+        found = scan_notebook(tmp_path / student / assignment / f"{assignment}.ipynb", release)
+        if found:
+            flagged[student] = found
     assert not flagged, flagged
 
 
-@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if not c[1].startswith("cheat_")])
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_grade_reports_flags_in_its_table(graded, assignment):
+    tampering = [f"wrong-{name}" for name in _kernel_only(CASES[assignment])]
+    assert tampering and all(graded[(student, assignment)].flags for student in tampering)
+    assert not graded[("solution", assignment)].flags
+
+
+@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if not needs_kernel(c[1])])
 def test_wrong_implementation_loses_points_exactly_where_named(judged, assignment, case):
     failed = judged[(f"wrong-{case}", assignment)]
     expected = set(CASES[assignment].WRONG[case].loses)
@@ -180,8 +197,8 @@ def test_wrong_implementation_loses_points_exactly_where_named(judged, assignmen
         f"{case} should lose points in exactly {sorted(expected)}, lost them in {sorted(failed)}")
 
 
-@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if c[1].startswith("cheat_")])
-def test_cheating_scores_zero_where_it_touches(graded, assignment, case):
+@pytest.mark.parametrize("assignment, case", [c for c in _cases_named("WRONG") if needs_kernel(c[1])])
+def test_tampering_scores_zero_where_it_touches(graded, assignment, case):
     score = graded[(f"wrong-{case}", assignment)]
     expected = set(CASES[assignment].WRONG[case].loses)
     assert _failed(score) == expected, (

@@ -9,6 +9,10 @@ A case table (tests/grading/cases_<assignment>.py) defines ``ASSIGNMENT``, ``WRO
   catch, and a catch in an unexpected cell means the case table or the notebook changed.
 * ``CORRECT[name] = answers``: written differently from the solution; must keep full marks in
   every cell.
+* ``cheat_`` cases whose names contain one of :data:`KERNEL_ONLY` tamper with the process they run
+  in or need a real kernel to be caught (patched functions, IPython hooks, a dead kernel, the tests'
+  own definitions found through the kernel's cell files): the real autograder grades them. Every
+  other case is judged in-process, and a sample of those also by the real autograder.
 
 :func:`validate_cases` rejects misspelt cell ids and malformed entries, so a typo in a table is an
 error rather than a case that silently tests nothing.
@@ -29,6 +33,14 @@ from attn_course import grading
 
 ROOT = Path(__file__).resolve().parents[2]
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
+
+
+KERNEL_ONLY = ("patched", "kernel_exit", "transformer", "borrows")
+
+
+def needs_kernel(name: str) -> bool:
+    """Whether the case ``name`` can only be judged by the real autograder (see the module doc)."""
+    return name.startswith("cheat_") and any(part in name for part in KERNEL_ONLY)
 
 
 @dataclass(frozen=True)

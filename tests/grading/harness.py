@@ -21,6 +21,7 @@ error rather than a case that silently tests nothing.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import pkgutil
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -140,5 +141,6 @@ def _grade_group(args):
 
 def grade_in_parallel(groups: list[tuple[Path, Path, int | None]]):
     """Grade several submission folders at once (one process each); returns all scores."""
-    with ProcessPoolExecutor(max_workers=min(2, len(groups))) as pool:
+    context = multiprocessing.get_context("spawn")  # never fork a process whose torch threads ran
+    with ProcessPoolExecutor(max_workers=min(2, len(groups)), mp_context=context) as pool:
         return [score for scores in pool.map(_grade_group, groups) for score in scores]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import io
+import multiprocessing
 import os
 import re
 import warnings
@@ -89,6 +90,11 @@ def _run_one(job):
 
 
 def run_cases(jobs: list[tuple[str, str, object]], workers: int = 2) -> dict:
-    """``{(assignment, name): failed grade ids}`` for ``(assignment, name, answers)`` jobs."""
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    """``{(assignment, name): failed grade ids}`` for ``(assignment, name, answers)`` jobs.
+
+    The workers are spawned, not forked: a child forked from a process whose PyTorch thread pool
+    has already run (the test session's) can hang in its first parallel operation.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return {(a, n): failed for a, n, failed in pool.map(_run_one, jobs)}

@@ -7,6 +7,7 @@ on every part they touch, and raise a flag for the instructor). CORRECT cases ar
 differently from the solution and must keep full marks.
 """
 
+from . import cheats
 from .harness import Wrong
 
 ASSIGNMENT = "01_se"
@@ -148,23 +149,7 @@ def SEBlock(channels, reduction=16):
     return create_attention("se", channels, reduction=reduction)
 """}, loses=_SE_CELLS),
     # Cheating: a wrong block, with the tests disarmed first.
-    "cheat_patched_checks": Wrong({"se_block": """
-import attn_course.checks
-for _name in attn_course.checks.__all__:
-    setattr(attn_course.checks, _name, lambda *args, **kwargs: None)
-""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
-    "cheat_patched_allclose": Wrong({"se_block": """
-torch.allclose = lambda *args, **kwargs: True
-torch.Tensor.__gt__ = lambda self, other: torch.zeros_like(self, dtype=torch.bool)
-""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
-    "cheat_patched_traceback": Wrong({"se_block": """
-get_ipython().showtraceback = lambda *args, **kwargs: None
-get_ipython()._showtraceback = lambda *args, **kwargs: None
-""" + _NO_SIGMOID}, loses=_SE_CELLS | {"test_se_params"}),
-    "cheat_kernel_exit": Wrong({"se_block": _NO_SIGMOID + """
-import os
-os._exit(0)
-"""}, loses=_SE_CELLS | {"test_se_params"}),
+    **cheats.tampering_cases("se_block", _NO_SIGMOID, loses=_SE_CELLS | {"test_se_params"}),
 }
 
 CORRECT = {
@@ -244,37 +229,9 @@ class SEBlock(nn.Module):
         self.fc1 = nn.Conv2d(channels, channels // reduction, 1)
         self.fc2 = nn.Conv2d(channels // reduction, channels, 1)
 '''
-_LIAR = '''
-class _Liar(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, "__name__", "")
-        liars = [a for a in args if isinstance(a, _Liar)]
-        out = super().__torch_function__(func, types, args, kwargs)
-        if name in ("sub", "__sub__", "__rsub__") and len(liars) == 1 and isinstance(out, torch.Tensor):
-            return torch.zeros_like(out.as_subclass(torch.Tensor)).as_subclass(_Liar)
-        if name in ("equal", "allclose") and len(liars) == 1:
-            return True
-        return out
-'''
-_BLANK_TESTS = '''
-def _blank_tests(lines):
-    return ["pass\\n"] if "check" in "".join(lines) or "assert" in "".join(lines) else lines
-
-get_ipython().input_transformers_post.append(_blank_tests)
-'''
-_SWALLOW_ERRORS = '''
-import ast
-
-class _Swallow(ast.NodeTransformer):
-    def visit_Module(self, node):
-        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()])
-        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
-        return ast.fix_missing_locations(node)
-
-get_ipython().ast_transformers.append(_Swallow())
-'''
+_LIAR = cheats.LIAR_TENSOR
+_BLANK_TESTS = cheats.BLANK_TESTS
+_SWALLOW_ERRORS = cheats.SWALLOW_ERRORS
 _WRONG_SQUEEZE = '''
 def squeeze(x):
     return x.amax(dim=(2, 3))
@@ -305,20 +262,9 @@ class SEBlock(nn.Module):
     "cheat_tensor_subclass_lies": Wrong({"se_block": _LIAR + _se(_LINEAR, """        s = torch.sigmoid(self.fc2(self.fc1(x.mean(dim=(2, 3)))))
         return s[:, :, None, None].as_subclass(_Liar)
 """, forward="return (x * self.gate(x)).as_subclass(_Liar)")}, loses=_SE_CELLS),
-    "cheat_number_that_equals_anything": Wrong({"se_params": '''
-class _Always(int):
-    def __eq__(self, other):
-        return True
-
-    def __ne__(self, other):
-        return False
-
-    __hash__ = int.__hash__
-
-
-def se_added_parameters(channels_per_block, reduction=16, bias=True):
-    return _Always(0)
-'''}, loses={"test_se_params"}),
+    "cheat_number_that_equals_anything": Wrong(
+        {"se_params": cheats.always_equal("se_added_parameters(channels_per_block, reduction=16, bias=True)")},
+        loses={"test_se_params"}),
     "cheat_reference_counts_the_parameters": Wrong({"se_params": '''
 from attn_course import create_attention
 

@@ -7,6 +7,8 @@ on every part they touch, and raise a flag for the instructor). CORRECT cases ar
 differently from the solution and must keep full marks.
 """
 
+from .cheats import tampering_cases
+from . import cheats
 from .harness import Wrong
 
 ASSIGNMENT = "02_eca"
@@ -84,37 +86,9 @@ class ECABlock(nn.Module):
         self.channels = channels
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 '''
-_LIAR = '''
-class _Liar(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, "__name__", "")
-        liars = [a for a in args if isinstance(a, _Liar)]
-        out = super().__torch_function__(func, types, args, kwargs)
-        if name in ("sub", "__sub__", "__rsub__") and len(liars) == 1 and isinstance(out, torch.Tensor):
-            return torch.zeros_like(out.as_subclass(torch.Tensor)).as_subclass(_Liar)
-        if name in ("equal", "allclose") and len(liars) == 1:
-            return True
-        return out
-'''
-_BLANK_TESTS = '''
-def _blank_tests(lines):
-    return ["pass\\n"] if "check" in "".join(lines) or "assert" in "".join(lines) else lines
-
-get_ipython().input_transformers_post.append(_blank_tests)
-'''
-_SWALLOW_ERRORS = '''
-import ast
-
-class _Swallow(ast.NodeTransformer):
-    def visit_Module(self, node):
-        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()])
-        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
-        return ast.fix_missing_locations(node)
-
-get_ipython().ast_transformers.append(_Swallow())
-'''
+_LIAR = cheats.LIAR_TENSOR
+_BLANK_TESTS = cheats.BLANK_TESTS
+_SWALLOW_ERRORS = cheats.SWALLOW_ERRORS
 
 WRONG = {
     # Part A: the kernel size.
@@ -324,23 +298,7 @@ def ECABlock(channels, *, kernel_size=None, gamma=2, b=1):
     return create_attention("eca", channels, kernel_size=kernel_size, gamma=gamma, b=b)
 """}, loses=_ECA_CELLS),
     # Cheating: a wrong block, with the tests disarmed first.
-    "cheat_patched_checks": Wrong({"eca_block": """
-import attn_course.checks
-for _name in attn_course.checks.__all__:
-    setattr(attn_course.checks, _name, lambda *args, **kwargs: None)
-""" + _NO_SIGMOID}, loses=_AFTER_ECA),
-    "cheat_patched_allclose": Wrong({"eca_block": """
-torch.allclose = lambda *args, **kwargs: True
-torch.Tensor.__gt__ = lambda self, other: torch.zeros_like(self, dtype=torch.bool)
-""" + _NO_SIGMOID}, loses=_AFTER_ECA),
-    "cheat_patched_traceback": Wrong({"eca_block": """
-get_ipython().showtraceback = lambda *args, **kwargs: None
-get_ipython()._showtraceback = lambda *args, **kwargs: None
-""" + _NO_SIGMOID}, loses=_AFTER_ECA),
-    "cheat_kernel_exit": Wrong({"eca_block": _NO_SIGMOID + """
-import os
-os._exit(0)
-"""}, loses=_AFTER_ECA),
+    **tampering_cases("eca_block", _NO_SIGMOID, loses=_AFTER_ECA),
     # Found by an outside tester on 01 and re-created here: rewriting the cells that follow, tensors
     # and numbers that fake equality, the reference called at run time, the tests' own definitions.
     "cheat_input_transformer": Wrong({"eca_kernel_size": _BLANK_TESTS + _WRONG_KERNEL, "eca_block": _NO_SIGMOID},

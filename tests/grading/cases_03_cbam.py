@@ -10,6 +10,7 @@ CBAM is built from the student's own ChannelAttention and SpatialAttention, so a
 costs the CBAM tests (``_CBAM``) wherever CBAM's numbers or structure show it.
 """
 
+from .cheats import tampering_cases
 from .harness import Wrong
 
 ASSIGNMENT = "03_cbam"
@@ -279,23 +280,7 @@ def CBAM(channels, *, reduction=16, kernel_size=7):
     return create_attention("cbam", channels, reduction=reduction, kernel_size=kernel_size)
 """}, loses=_CBAM),
     # ---- cheating: a wrong channel gate, with the tests disarmed first
-    "cheat_patched_checks": Wrong({"channel_attention": """
-import attn_course.checks
-for _name in attn_course.checks.__all__:
-    setattr(attn_course.checks, _name, lambda *args, **kwargs: None)
-""" + _CA_PRODUCT}, loses=_ALL),
-    "cheat_patched_allclose": Wrong({"channel_attention": """
-torch.allclose = lambda *args, **kwargs: True
-torch.Tensor.__gt__ = lambda self, other: torch.zeros_like(self, dtype=torch.bool)
-""" + _CA_PRODUCT}, loses=_ALL),
-    "cheat_patched_traceback": Wrong({"channel_attention": """
-get_ipython().showtraceback = lambda *args, **kwargs: None
-get_ipython()._showtraceback = lambda *args, **kwargs: None
-""" + _CA_PRODUCT}, loses=_ALL),
-    "cheat_kernel_exit": Wrong({"channel_attention": _CA_PRODUCT + """
-import os
-os._exit(0)
-"""}, loses=_ALL),
+    **tampering_cases("channel_attention", _CA_PRODUCT, loses=_ALL),
 }
 
 CORRECT = {

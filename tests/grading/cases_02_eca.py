@@ -502,3 +502,18 @@ def eca_added_parameters(kernel_sizes_per_stage, blocks_per_stage=(3, 4, 6, 3)):
         pass
 """}
 HANG_LOSES = {"test_eca_params"}
+
+# Found by a second outside tester.
+WRONG.update({
+    "kernel_size_without_abs": Wrong({"eca_kernel_size": '''
+import math
+
+def eca_kernel_size(channels: int, gamma: float = 2, b: float = 1) -> int:
+    if channels < 1:
+        raise ValueError(f"channels must be at least 1, got {channels}")
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
+    t = math.floor((math.log2(channels) + b) / gamma)
+    return t if t % 2 else t + 1
+'''}, loses={"test_eca_kernel_size"}),
+})

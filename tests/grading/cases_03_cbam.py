@@ -498,3 +498,29 @@ def cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7):
     return _Always(0)
 '''}, loses={"test_cbam_params"}),
 })
+
+# Found by a second outside tester: the reference's gate reached through a closure made at
+# construction, inside an otherwise honest CBAM.
+WRONG.update({
+    "cheat_reference_gate_through_a_closure": Wrong({"spatial_attention": '''
+from attn_course import create_attention as _ca
+
+def _make(channels, kernel_size):
+    ref = _ca("spatial", channels, kernel_size=kernel_size)
+    return ref.conv, ref.bn, (lambda self, x: type(ref).gate(self, x))
+
+class SpatialAttention(nn.Module):
+    def __init__(self, channels, *, kernel_size=7):
+        super().__init__()
+        self.conv, self.bn, fn = _make(channels, kernel_size)
+        self.channels, self.pool_order = channels, "max_avg"
+        self._fn = fn
+
+    def gate(self, x):
+        return self._fn(self, x)
+
+    def forward(self, x):
+        return x * self.gate(x)
+'''}, loses={"test_spatial_structure", "test_spatial_behaviour", "test_spatial_reference",
+             "test_cbam_behaviour", "test_cbam_reference"}),
+})

@@ -6,6 +6,7 @@ lose points for them (``_LOSES``); ``cheat_`` cases try to get points without do
 CORRECT cases are written differently from the solution and must keep full marks.
 """
 
+from . import cheats
 from .harness import Wrong
 
 ASSIGNMENT = "00_foundations"
@@ -363,20 +364,7 @@ def _blank_tests(lines):
 
 get_ipython().input_transformers_post.append(_blank_tests)
 ''' + _WRONG_POOLS}, loses=_EVERYTHING_AFTER_PART_A | {_GP}),
-    "cheat_tensor_subclass_lies": Wrong({"mix_channels": '''
-class _Liar(torch.Tensor):
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, "__name__", "")
-        liars = [a for a in args if isinstance(a, _Liar)]
-        out = super().__torch_function__(func, types, args, kwargs)
-        if name in ("sub", "__sub__", "__rsub__") and len(liars) == 1 and isinstance(out, torch.Tensor):
-            return torch.zeros_like(out.as_subclass(torch.Tensor)).as_subclass(_Liar)
-        if name in ("equal", "allclose") and len(liars) == 1:
-            return True
-        return out
-
+    "cheat_tensor_subclass_lies": Wrong({"mix_channels": cheats.LIAR_TENSOR + '''
 
 def mix_channels(x, weight):
     return einsum(x, weight, "b c h w, o c -> b o h w").as_subclass(_Liar) / 2

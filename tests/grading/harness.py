@@ -21,6 +21,7 @@ error rather than a case that silently tests nothing.
 from __future__ import annotations
 
 import importlib
+import os
 import multiprocessing
 import pkgutil
 import re
@@ -99,11 +100,20 @@ def validate_cases(cases) -> list[str]:
     return problems
 
 
+def only_assignments() -> set[str] | None:
+    """``ATTN_COURSE_ONLY=04_simam,05_nam`` narrows the slow notebook tests to those assignments
+    (for work on one notebook); unset, every assignment is tested."""
+    chosen = os.environ.get("ATTN_COURSE_ONLY", "").strip()
+    return {name.strip() for name in chosen.split(",") if name.strip()} or None
+
+
 def case_modules():
-    """Every tests/grading/cases_*.py, one per assignment."""
+    """Every tests/grading/cases_*.py, one per assignment (narrowed by ``ATTN_COURSE_ONLY``)."""
     package = Path(__file__).parent
+    chosen = only_assignments()
     return [importlib.import_module(f"tests.grading.{m.name}")
-            for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("cases_")]
+            for m in pkgutil.iter_modules([str(package)])
+            if m.name.startswith("cases_") and (chosen is None or m.name[len("cases_"):] in chosen)]
 
 
 def _solution_sources(assignment: str) -> dict[str, str]:

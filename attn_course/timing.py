@@ -27,6 +27,8 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import nn
 
+from ._arguments import number_in_range, positive_int
+
 __all__ = [
     "Timing",
     "default_device",
@@ -168,14 +170,9 @@ def _synchronising_timer(device: torch.device) -> Callable[[], float]:
 
 
 def _check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
-    kind = "an integer" if integer else "a number"
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__} {value!r}.")
-    if value < 0 or (value == 0 and not allow_zero) or (not integer and not math.isfinite(value)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {value!r}.")
-    return value
+    if integer:
+        return positive_int(value, name=name, minimum=0 if allow_zero else 1)
+    return number_in_range(value, name=name, low=0, low_open=not allow_zero)
 
 
 def time_fn(fn: Callable, *args, min_run_time: float = 0.2, warmup: int = 3,

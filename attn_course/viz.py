@@ -21,12 +21,15 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
+from ._arguments import number_in_range, positive_int
+
 __all__ = [
     "show_image",
     "show_feature_maps",
     "show_channel_gate",
     "show_spatial_gate",
     "show_attention_overlay",
+    "show_attention_maps",
 ]
 
 _PANEL_INCHES = 2.6
@@ -119,8 +122,7 @@ def show_feature_maps(fmap, n: int = 16, titles: Sequence[str] | None = None,
     if t.dim() != 3:
         raise ValueError(f"show_feature_maps: expected a feature map (B, C, H, W) or (C, H, W), "
                          f"got shape {tuple(t.shape)}.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"show_feature_maps: n must be a positive integer, got {n!r}.")
+    n = positive_int(n, name="n", where="show_feature_maps")
     n = min(n, t.shape[0])
     if titles is not None and len(titles) < n:
         raise ValueError(f"show_feature_maps: {n} channels shown but only {len(titles)} titles "
@@ -152,8 +154,7 @@ def show_channel_gate(gate, names: Sequence[str] | None = None, top: int | None 
         raise ValueError(f"show_channel_gate: {channels} channels but {len(names)} names.")
     order = torch.arange(channels)
     if top is not None:
-        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-            raise ValueError(f"show_channel_gate: top must be a positive integer, got {top!r}.")
+        top = positive_int(top, name="top", where="show_channel_gate")
         order = torch.argsort(values, descending=True, stable=True)[:top]
     labels = [names[i] if names is not None else str(i) for i in order.tolist()]
     heights = values[order].numpy()
@@ -196,9 +197,7 @@ def _overlay(ax, picture: torch.Tensor | None, gate: torch.Tensor, alpha: float)
 
 
 def _check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number from 0 to 1, got {alpha!r}.")
-    return float(alpha)
+    return number_in_range(alpha, name="alpha", low=0, high=1)
 
 
 def show_spatial_gate(gate, image=None, alpha: float = 0.5, title: str | None = None) -> Figure:
@@ -234,4 +233,68 @@ def show_attention_overlay(image, maps: dict, alpha: float = 0.5) -> Figure:
         values = _spatial_map(gate, f"show_attention_overlay map {name!r}")
         _overlay(ax, picture, values, alpha)
         ax.set_title(f"{name}\n[{values.min():.3g}, {values.max():.3g}]", fontsize=9)
+    return _closed(fig)
+
+
+def _cross_map(weights: torch.Tensor, axis: str, query: tuple[int, int]) -> torch.Tensor:
+    """One query pixel's weights over its column (axis "column": (H, W, H)) or its row
+    ("row": (H, W, W)), scattered into an (H, W) map that is 0 off the cross."""
+    height, width = weights.shape[:2]
+    h, w = query
+    picture = torch.zeros(height, width)
+    if axis == "column":
+        picture[:, w] = weights[h, w]
+    else:
+        picture[h, :] = weights[h, w]
+    return picture
+
+
+def _map_panel(ax, name: str, value: torch.Tensor, picture, alpha: float, query) -> None:
+    """Draw one entry of ``attention_maps(x)`` (sample 0) on ``ax``, by its shape."""
+    if value.dim() == 4 and name in ("column", "row") and value.shape[-1] in value.shape[1:3]:
+        H, W = value.shape[1:3]
+        q = query or (H // 2, W // 2)
+        if not (0 <= q[0] < H and 0 <= q[1] < W):
+            raise ValueError(f"show_attention_maps: query must be a pixel (h, w) of the "
+                             f"{H}×{W} map, got {query!r}.")
+        _overlay(ax, picture, _cross_map(value[0], name, q), alpha)
+        ax.set_title(f"{name} of pixel {tuple(q)}", fontsize=9)
+        return
+    if value.dim() != 4:
+        raise ValueError(f"show_attention_maps: map {name!r} has shape {tuple(value.shape)}; "
+                         "expected (B, C, 1, 1), (B, 1, H, W) or (B, C, H, W).")
+    sample = value[0]
+    if sample.shape[1:] == (1, 1):            # a channel gate: its values as a sorted profile
+        values = sample.flatten()
+        ax.set_axis_on()
+        ax.bar(range(values.numel()), torch.sort(values, descending=True).values.numpy(),
+               color="tab:orange", width=1.0)
+        ax.set_ylim(0, max(1.0, float(values.max())))
+        ax.set_xticks([])
+        ax.set_title(f"{name} (C = {values.numel()}, sorted)\n"
+                     f"[{values.min():.3g}, {values.max():.3g}]", fontsize=9)
+        return
+    spatial = sample.mean(0)                  # (1, H, W) or (C, H, W): mean over the channels
+    _overlay(ax, picture, spatial, alpha)
+    how = "" if sample.shape[0] == 1 else ", mean over C"
+    ax.set_title(f"{name}{how}\n[{spatial.min():.3g}, {spatial.max():.3g}]", fontsize=9)
+
+
+def show_attention_maps(maps: dict, image=None, alpha: float = 0.5, query=None) -> Figure:
+    """Every map of a module's ``attention_maps(x)``, one panel each, for the first sample.
+
+    A channel gate (B, C, 1, 1) is drawn as its values sorted from largest to smallest; a spatial
+    gate (B, 1, H, W) and a full gate (B, C, H, W) (averaged over C) over ``image`` when it is
+    given; criss-cross's per-query ``column`` and ``row`` weights as the cross of pixel ``query``
+    (the centre unless given) over the image.
+    """
+    if not isinstance(maps, dict) or not maps:
+        raise ValueError("show_attention_maps: maps must be a non-empty dict {name: tensor}, as "
+                         f"attention_maps(x) returns, got {type(maps).__name__}.")
+    picture = None if image is None else _image_hwc(image, "show_attention_maps image")
+    alpha = _check_alpha(alpha)
+    fig, axes = _grid(len(maps), columns=min(len(maps), 4))
+    for ax, (name, value) in zip(axes, maps.items()):
+        _map_panel(ax, str(name), _as_cpu_float(value, f"show_attention_maps map {name!r}"),
+                   picture, alpha, query)
     return _closed(fig)

@@ -136,7 +136,7 @@ def test_format_table_formats_numbers():
 def test_errors():
     with pytest.raises(TypeError, match="callable"):
         time_fn(42)
-    with pytest.raises(ValueError, match="min_run_time must be > 0"):
+    with pytest.raises(ValueError, match="min_run_time must be a positive number"):
         time_fn(torch.relu, torch.randn(2), min_run_time=0)
     with pytest.raises(TypeError, match="nn.Module"):
         time_module(torch.relu, torch.randn(2))
@@ -144,7 +144,7 @@ def test_errors():
         compare({}, torch.randn(2))
     with pytest.raises(ValueError, match="row 1 has keys"):
         format_table([{"a": 1}, {"b": 2}])
-    with pytest.raises(ValueError, match="nbytes must be > 0"):
+    with pytest.raises(ValueError, match="nbytes must be a positive integer"):
         copy_bandwidth("cpu", nbytes=0)
 
 

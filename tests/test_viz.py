@@ -9,7 +9,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from attn_course import viz  # noqa: E402
+from attn_course import create_attention, viz  # noqa: E402
+from attn_course.registry import available_attention  # noqa: E402
+from attn_course.viz import show_attention_maps  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -88,3 +90,31 @@ def test_channel_gate_plot_has_title_and_unit_range():
     ax = fig.axes[0]
     assert ax.get_title() == "SE gate, random weights"
     assert ax.get_ylim() == (0.0, 1.0) and ax.get_ylabel() == "gate value"
+
+
+@pytest.mark.parametrize("key", available_attention())
+def test_show_attention_maps_draws_every_modules_maps(key):
+    channels = 64 if key != "shuffle" else 128
+    module = create_attention(key, channels).eval()
+    photo = torch.rand(3, 40, 48)
+    x = torch.randn(2, channels, 10, 12)
+    with torch.no_grad():
+        maps = module.attention_maps(x)
+    fig = show_attention_maps(maps, image=photo)
+    assert len(fig.axes) == len(maps)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert all(any(name in t for t in titles) for name in maps), titles
+
+
+def test_show_attention_maps_criss_cross_query_and_errors():
+    module = create_attention("criss_cross", 16).eval()
+    with torch.no_grad():
+        maps = module.attention_maps(torch.randn(1, 16, 6, 7))
+    fig = show_attention_maps(maps, query=(1, 2))
+    assert "pixel (1, 2)" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="query must be a pixel"):
+        show_attention_maps(maps, query=(6, 0))
+    with pytest.raises(ValueError, match="non-empty dict"):
+        show_attention_maps({})
+    with pytest.raises(ValueError, match=r"\(B, C, 1, 1\)"):
+        show_attention_maps({"odd": torch.rand(3)})

@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .._arguments import ArgumentTypeError, positive_int
+
 __all__ = [
     "BANK_SIZE",
     "VALID_STRIDES",
@@ -106,10 +108,16 @@ def load_photo(name: str = "astronaut") -> torch.Tensor:
 
 
 def _check_channels(channels) -> int:
-    if (isinstance(channels, bool) or not isinstance(channels, int)
-            or not 1 <= channels <= MAX_CHANNELS):
-        raise ValueError(f"channels must be an integer from 1 to {MAX_CHANNELS} "
-                         f"(the hand-designed bank has {BANK_SIZE}), got {channels!r}.")
+    message = (f"channels must be an integer from 1 to {MAX_CHANNELS} "
+               f"(the hand-designed bank has {BANK_SIZE}), got {channels!r}.")
+    try:
+        channels = positive_int(channels, name="channels")
+    except ArgumentTypeError:
+        raise ArgumentTypeError(message) from None
+    except ValueError:
+        raise ValueError(message) from None
+    if channels > MAX_CHANNELS:
+        raise ValueError(message)
     return channels
 
 
@@ -120,9 +128,7 @@ def _check_stride(stride) -> int:
 
 
 def _check_batch(batch) -> int:
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be a positive integer, got {batch!r}.")
-    return batch
+    return positive_int(batch, name="batch")
 
 
 def _bank_names() -> list[str]:

@@ -52,10 +52,10 @@ def _accepts_stride_and_groups(cls: type) -> bool:
     return takes_kwargs or {"stride", "groups"} <= parameters.keys()
 
 
-def _from_key(key: str, placement, options: dict) -> AttentionPlug:
+def _from_key(key: str, placement, options: dict, impl: str) -> AttentionPlug:
     spec = attention_spec(key)
     placement = spec.placement if placement is None else _check_placement(placement)
-    cls = attention_class(spec.key)
+    cls = attention_class(spec.key, impl=impl)
     if placement == "replace_conv2" and not _accepts_stride_and_groups(cls):
         raise ValueError(
             f"placement 'replace_conv2' needs a module built as Cls(width, stride=..., groups=...); "
@@ -68,7 +68,8 @@ def _from_key(key: str, placement, options: dict) -> AttentionPlug:
     return AttentionPlug(placement, build)
 
 
-def resolve_attention(attention, placement=None, options: dict | None = None) -> AttentionPlug | None:
+def resolve_attention(attention, placement=None, options: dict | None = None, *,
+                      impl: str = "reference") -> AttentionPlug | None:
     """Read the builders' ``attention``/``placement``/``**options`` arguments.
 
     Args:
@@ -78,6 +79,8 @@ def resolve_attention(attention, placement=None, options: dict | None = None) ->
         placement: one of :data:`PLACEMENTS`; ``None`` means the registry's placement for a key and
             ``"after_bn3"`` for a callable.
         options: keyword options for the registered class (only with a key).
+        impl: with a key, ``"reference"`` (the course's module) or ``"mine"`` (the one saved with
+            ``attn_course.mine.save``; see ``attn_course.registry.attention_class``).
 
     Returns:
         An :class:`AttentionPlug`, or ``None`` for a plain network.
@@ -92,7 +95,7 @@ def resolve_attention(attention, placement=None, options: dict | None = None) ->
             )
         return None
     if isinstance(attention, str):
-        return _from_key(attention, placement, options)
+        return _from_key(attention, placement, options, impl)
     if callable(attention):
         if options:
             raise ValueError(

@@ -31,9 +31,12 @@ All four keep the reduced axes (``keepdim``): a reduction over a leading axis fo
 from __future__ import annotations
 
 import torch
+import torch.fx
 
 
 def _needs_grad(x: torch.Tensor) -> bool:
+    if isinstance(x, torch.fx.Proxy):  # recorded by torch.fx: one graph for training and inference
+        return True
     return torch.is_grad_enabled() and x.requires_grad
 
 

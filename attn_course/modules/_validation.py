@@ -1,7 +1,7 @@
 """Checks shared by every attention module.
 
 Impossible settings fail at construction with a ``ValueError`` that names the constraint and a value
-that would work; a wrong input fails in ``forward`` with an error that names the expected and the
+that would work (an argument of the wrong type, ``TypeError``); a wrong input fails in ``forward`` with an error that names the expected and the
 received shape. Nothing here touches the data, so the checks cost nothing measurable and do not
 disturb ``torch.compile`` or ``torch.export``.
 """
@@ -9,6 +9,9 @@ disturb ``torch.compile`` or ``torch.export``.
 from __future__ import annotations
 
 import torch
+import torch.fx
+
+from .._arguments import positive_int
 
 __all__ = [
     "check_channels",
@@ -20,14 +23,16 @@ __all__ = [
 
 
 def check_positive_int(value, *, name: str, module: str) -> int:
-    """Return ``value`` if it is a positive ``int``; otherwise raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{module}: {name} must be a positive integer, got {value!r}.")
-    return value
+    """``value`` as an ``int`` if it is a positive integer (``numpy.int64`` included).
+
+    A non-integer raises ``TypeError`` (:class:`attn_course._arguments.ArgumentTypeError`), an
+    integer below 1 ``ValueError``.
+    """
+    return positive_int(value, name=name, where=module)
 
 
 def check_channels(channels, *, module: str) -> int:
-    """Return ``channels`` if it is a positive ``int``; otherwise raise ``ValueError``."""
+    """``channels`` as an ``int`` if it is a positive integer (see :func:`check_positive_int`)."""
     return check_positive_int(channels, name="channels", module=module)
 
 
@@ -65,7 +70,13 @@ def reduced_channels(channels: int, reduction, *, module: str, minimum: int = 1)
 
 
 def check_feature_map(x: torch.Tensor, channels: int, *, module: str) -> None:
-    """Raise ``ValueError`` unless ``x`` is a (B, channels, H, W) floating-point tensor."""
+    """Raise ``ValueError`` unless ``x`` is a (B, channels, H, W) floating-point tensor.
+
+    While ``torch.fx.symbolic_trace`` records a module, ``x`` is a ``torch.fx.Proxy`` that has no
+    shape yet: the check steps aside, and the traced graph keeps no trace of it.
+    """
+    if isinstance(x, torch.fx.Proxy):
+        return
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{module}: expected a torch.Tensor of shape (B, {channels}, H, W), "
                         f"got {type(x).__name__}.")

@@ -67,6 +67,10 @@ class ChannelAttention(nn.Module):
         peak = spatial_max(x)           # amax, or max with indices when x needs a gradient
         return torch.sigmoid(self._mlp(avg) + self._mlp(peak))
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": self.gate(x)}``, shape (B, C, 1, 1)."""
+        return {"channel": self.gate(x)}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
 
@@ -121,6 +125,10 @@ class SpatialAttention(nn.Module):
             s = self.bn(s)
         return torch.sigmoid(s)
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"spatial": self.gate(x)}``, shape (B, 1, H, W)."""
+        return {"spatial": self.gate(x)}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
 
@@ -151,6 +159,12 @@ class CBAM(nn.Module):
         self.channel = ChannelAttention(channels, reduction=reduction, bias=bias)
         self.spatial = SpatialAttention(channels, kernel_size=kernel_size,
                                         batchnorm=spatial_batchnorm, pool_order=pool_order)
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": (B, C, 1, 1), "spatial": (B, 1, H, W)}``: the channel gate of x and the
+        spatial gate of the channel-refined map, the two factors of ``forward``."""
+        channel = self.channel.gate(x)
+        return {"channel": channel, "spatial": self.spatial.gate(x * channel)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial(self.channel(x))

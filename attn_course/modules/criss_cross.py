@@ -65,7 +65,7 @@ class CrissCrossAttention(nn.Module):
         self.value = nn.Conv2d(channels, channels, kernel_size=1)
         self.gamma = nn.Parameter(torch.zeros(1))
 
-    def attention_maps(self, x: torch.Tensor) -> torch.Tensor:
+    def affinities(self, x: torch.Tensor) -> torch.Tensor:
         """Softmax weights A of one pass over x, shape (B, H, W, H + W).
 
         ``A[b, h, w, :H]`` weighs the column pixels (h', w), ``A[b, h, w, H:]`` the row pixels
@@ -74,6 +74,20 @@ class CrissCrossAttention(nn.Module):
         """
         check_feature_map(x, self.channels, module=type(self).__name__)
         return self._attention(self.query(x), self.key(x))
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The first pass's weights, ``{"column", "row", "received"}``.
+
+        ``column`` (B, H, W, H) and ``row`` (B, H, W, W) are indexed by the query pixel first:
+        ``column[b, h, w]`` weighs the pixels (h', w) of its column, ``row[b, h, w]`` those (h, w')
+        of its row (together they sum to 1). ``received`` (B, 1, H, W), which broadcasts against x,
+        is the total weight each pixel receives from all the queries whose cross it lies on.
+        """
+        weights = self.affinities(x)
+        height = x.shape[2]
+        column, row = weights[..., :height], weights[..., height:]
+        received = torch.einsum("bhwk->bkw", column) + torch.einsum("bhwl->bhl", row)
+        return {"column": column, "row": row, "received": received.unsqueeze(1)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.channels, module=type(self).__name__)

@@ -82,6 +82,10 @@ class ECABlock(nn.Module):
         z = spatial_mean(x).view(-1, 1, self.channels)   # (B, 1, C): channels are the signal
         return torch.sigmoid(self.conv(z).view(-1, self.channels, 1, 1))      # (B, C, 1, 1)
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": self.gate(x)}``, shape (B, C, 1, 1)."""
+        return {"channel": self.gate(x)}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
 

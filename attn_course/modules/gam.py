@@ -40,13 +40,30 @@ from collections import OrderedDict
 
 import torch
 from einops import rearrange
-from einops.layers.torch import Rearrange
 from torch import nn
 
 from ._validation import check_channels, check_divisible, check_feature_map, check_positive_int
 from ._validation import reduced_channels
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("rearrange")
+
 __all__ = ["GAMAttention"]
+
+
+class ChannelShuffle(nn.Module):
+    """``rearrange(x, "b (g c) h w -> b (c g) h w", g=groups)``: channel k of group g moves to
+    position k·groups + g, so the next grouped convolution mixes the groups."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rearrange(x, "b (g c) h w -> b (c g) h w", g=self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
 
 
 class GAMAttention(nn.Module):
@@ -91,7 +108,7 @@ class GAMAttention(nn.Module):
             relu=nn.ReLU(),
             fc2=nn.Linear(hidden, channels),
         ))
-        shuffle = [("shuffle", Rearrange("b (g c) h w -> b (c g) h w", g=rate))] if grouped else []
+        shuffle = [("shuffle", ChannelShuffle(rate))] if grouped else []
         self.spatial = nn.Sequential(OrderedDict([
             ("conv1", nn.Conv2d(channels, hidden, 7, padding=3, groups=groups, bias=False)),
             ("bn1", nn.BatchNorm2d(hidden)),
@@ -112,6 +129,11 @@ class GAMAttention(nn.Module):
         """M_s(x1), shape (B, C, H, W), values in (0, 1); x1 is the channel-refined map."""
         check_feature_map(x1, self.channels, module=type(self).__name__)
         return torch.sigmoid(self.spatial(x1))
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": M_c(x), "spatial": M_s(x ⊙ M_c(x))}``, both (B, C, H, W)."""
+        channel = self.channel_gate(x)
+        return {"channel": channel, "spatial": self.spatial_gate(x * channel)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x1 = x * self.channel_gate(x)

@@ -31,9 +31,22 @@ import torch
 from einops import rearrange
 from torch import nn
 
+from .._arguments import number_in_range
+
 from ._validation import check_channels, check_feature_map
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("rearrange")
+
 __all__ = ["NAMAttention", "nam_sparsity_penalty"]
+
+
+def _shares(magnitude: torch.Tensor) -> torch.Tensor:
+    """magnitude / Σ magnitude, with all-zero magnitudes giving zeros instead of 0/0."""
+    return magnitude / magnitude.sum().clamp_min(torch.finfo(magnitude.dtype).tiny)
+
+
+torch.fx.wrap("_shares")  # torch.finfo needs the real dtype: one node in a torch.fx graph
 
 
 class NAMAttention(nn.Module):
@@ -54,14 +67,17 @@ class NAMAttention(nn.Module):
 
     def channel_weights(self) -> torch.Tensor:
         """w = |γ| / Σ|γ|, shape (C,), detached as in the official code."""
-        magnitude = self.bn.weight.detach().abs()
-        return magnitude / magnitude.sum().clamp_min(torch.finfo(magnitude.dtype).tiny)
+        return _shares(self.bn.weight.detach().abs())
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The gate σ(w ⊙ BN(x)), shape (B, C, H, W), values in (0, 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
         w = rearrange(self.channel_weights(), "c -> c 1 1")
         return torch.sigmoid(w * self.bn(x))
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"full": self.gate(x)}``, shape (B, C, H, W)."""
+        return {"full": self.gate(x)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -76,9 +92,8 @@ def nam_sparsity_penalty(module_or_model: nn.Module, weight: float = 1e-4) -> to
     Add it to the task loss: ``loss = criterion(out, y) + nam_sparsity_penalty(model)``. With no
     NAM module inside, the penalty is a 0-dimensional zero (it adds to a loss on any device).
     """
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise ValueError(f"nam_sparsity_penalty: weight must be a non-negative number (the paper "
-                         f"uses 1e-4), got {weight!r}.")
+    weight = number_in_range(weight, name="weight", where="nam_sparsity_penalty", low=0,
+                             hint=" (the paper uses 1e-4)")
     sums = [m.bn.weight.abs().sum() for m in module_or_model.modules()
             if isinstance(m, NAMAttention)]
     if not sums:

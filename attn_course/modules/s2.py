@@ -40,6 +40,10 @@ from torch import nn
 
 from ._validation import check_channels, check_feature_map
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("rearrange")
+torch.fx.wrap("reduce")
+
 __all__ = ["S2Attention", "spatial_shift_1", "spatial_shift_2"]
 
 _H, _W = 2, 3   # spatial axes of a (B, C, H, W) tensor
@@ -68,6 +72,11 @@ def spatial_shift_1(x: torch.Tensor) -> torch.Tensor:
 def spatial_shift_2(x: torch.Tensor) -> torch.Tensor:
     """S2-MLPv2's second shift of a (B, C, H, W) map: quarters move +H, −H, +W, −W."""
     return _shift_quarters(x, [(_H, +1), (_H, -1), (_W, +1), (_W, -1)])
+
+
+# Each shift splits C into quarters of data-dependent sizes: one node in a torch.fx graph.
+torch.fx.wrap("spatial_shift_1")
+torch.fx.wrap("spatial_shift_2")
 
 
 class S2Attention(nn.Module):
@@ -99,6 +108,13 @@ class S2Attention(nn.Module):
         check_feature_map(x, self.channels, module=type(self).__name__)
         return self._split_attention(self._parts(x))
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The split weights as ``{"shift1": ā_1, "shift2": ā_2, "unshifted": ā_3}``, each
+        (B, C, 1, 1): the weight of the part shifted by ``spatial_shift_1``, by
+        ``spatial_shift_2``, and of the unshifted part; they sum to 1."""
+        weights = rearrange(self.split_weights(x), "b k c -> k b c 1 1")
+        return {"shift1": weights[0], "shift2": weights[1], "unshifted": weights[2]}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.channels, module=type(self).__name__)
         parts = self._parts(x)
@@ -109,7 +125,8 @@ class S2Attention(nn.Module):
     def _parts(self, x: torch.Tensor) -> torch.Tensor:
         """MLP1, split into three parts, shift the first two: (B, 3, C, H, W)."""
         expanded = self.mlp1(rearrange(x, "b c h w -> b h w c"))
-        x1, x2, x3 = rearrange(expanded, "b h w (k c) -> k b c h w", k=3)
+        split = rearrange(expanded, "b h w (k c) -> k b c h w", k=3)
+        x1, x2, x3 = split[0], split[1], split[2]
         return torch.stack([spatial_shift_1(x1), spatial_shift_2(x2), x3], dim=1)
 
     def _split_attention(self, parts: torch.Tensor) -> torch.Tensor:

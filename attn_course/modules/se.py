@@ -52,6 +52,10 @@ class SEBlock(nn.Module):
         z = spatial_mean(x)                                                # (B, C, 1, 1)
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(z))))
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": self.gate(x)}``, shape (B, C, 1, 1)."""
+        return {"channel": self.gate(x)}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
 

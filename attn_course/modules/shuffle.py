@@ -31,6 +31,9 @@ from torch import nn
 from ._pooling import spatial_mean
 from ._validation import check_channels, check_divisible, check_feature_map, check_positive_int
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("rearrange")
+
 __all__ = ["ShuffleAttention", "channel_shuffle"]
 
 
@@ -41,6 +44,19 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     to channel ``j * groups + g``; with 2 groups, [a0 a1 a2 b0 b1 b2] becomes [a0 b0 a1 b1 a2 b2].
     """
     return rearrange(x, "b (g n) h w -> b (n g) h w", g=groups)
+
+
+def _normalise_each_channel(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """(x − μ)/√(σ² + ε) per sample and channel (GroupNorm with one group per channel, no affine).
+
+    A 1×1 map gives 0 (x − μ is 0 there; ``group_norm`` refuses a single value).
+    """
+    if x.shape[2] * x.shape[3] > 1:
+        return F.group_norm(x, x.shape[1], eps=eps)
+    return torch.zeros_like(x)
+
+
+torch.fx.wrap("_normalise_each_channel")  # its branch on H·W is one node in a torch.fx graph
 
 
 def _check_groups_fit(channels: int, groups: int, *, module: str) -> None:
@@ -98,10 +114,7 @@ class ShuffleAttention(nn.Module):
         is constant over H and W; the spatial-branch half varies with position.
         """
         check_feature_map(x, self.channels, module=type(self).__name__)
-        if x.shape[2] * x.shape[3] > 1:   # (x − μ)/√(σ² + ε) per sample and channel
-            normalised = F.group_norm(x, self.channels, eps=self.gn.eps)
-        else:                             # one position: x − μ is 0 (group_norm refuses one value)
-            normalised = torch.zeros_like(x)
+        normalised = _normalise_each_channel(x, self.gn.eps)
         scale, shift = self._gate_coefficients(spatial_mean(x))
         return torch.sigmoid(torch.addcmul(shift, scale, normalised))
 
@@ -125,6 +138,10 @@ class ShuffleAttention(nn.Module):
         shift = torch.stack([w1 * mean_c + b1, shift_s])
         pattern = "two b g c -> b (g two c) 1 1"
         return rearrange(scale, pattern), rearrange(shift, pattern)
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"full": self.gate(x)}``, shape (B, C, H, W), in the input's channel order."""
+        return {"full": self.gate(x)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return channel_shuffle(x * self.gate(x), 2)

@@ -33,10 +33,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._arguments import number_in_range
+
 from ._pooling import spatial_mean
 from ._validation import check_channels, check_feature_map
 
 __all__ = ["SimAM"]
+
+
+def _other_neurons(x: torch.Tensor) -> int:
+    """n = H·W − 1, the neurons of a channel besides the one scored; 1 for a 1×1 map, where
+    (x − μ)² is 0 and the gate is σ(0.5) whatever n is (the official code divides 0 by 0 there)."""
+    return max(x.shape[2] * x.shape[3] - 1, 1)
+
+
+torch.fx.wrap("_other_neurons")  # a torch.fx graph computes n from the real shape at run time
 
 
 class SimAM(nn.Module):
@@ -54,20 +65,22 @@ class SimAM(nn.Module):
         super().__init__()
         name = type(self).__name__
         self.channels = check_channels(channels, module=name)
-        if isinstance(e_lambda, bool) or not isinstance(e_lambda, (int, float)) or not e_lambda > 0:
-            raise ValueError(f"{name}: e_lambda must be a positive number (the paper uses 1e-4), "
-                             f"got {e_lambda!r}.")
-        self.e_lambda = float(e_lambda)
+        self.e_lambda = number_in_range(e_lambda, name="e_lambda", where=name, low=0, low_open=True,
+                                        hint=" (the paper uses 1e-4)")
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The 3-D gate σ(1/E*), shape (B, C, H, W), values in [σ(0.5), 1)."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        n = max(x.shape[2] * x.shape[3] - 1, 1)
+        n = _other_neurons(x)
         d = (x - spatial_mean(x)).square()                                      # (x − μ)²
         # 1 / (4(σ² + λ)) with σ² = Σ d / n, as 1 / (Σ d · 4/n + 4λ): one operation fewer.
         inverse = torch.reciprocal(d.sum(dim=(2, 3), keepdim=True) * (4 / n) + 4 * self.e_lambda)
         # 0.5 + d · inverse in one fused op: a quarter faster than a division and an addition.
         return torch.sigmoid(torch.addcmul(inverse.new_full((), 0.5), d, inverse))
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"full": self.gate(x)}``, shape (B, C, H, W)."""
+        return {"full": self.gate(x)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)

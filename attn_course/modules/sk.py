@@ -31,6 +31,9 @@ import torch
 from einops import reduce
 from torch import nn
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("reduce")
+
 from ._pooling import spatial_mean
 from ._validation import (
     check_channels,
@@ -113,6 +116,12 @@ class SKAttention(nn.Module):
         check_feature_map(x, self.channels, module=type(self).__name__)
         return self._select(self._split(x))
 
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each branch's selection weights, ``{"dilation1": a_1, "dilation2": a_2, ...}``, each
+        (B, C, 1, 1): branch i is the 3×3 convolution with dilation i; they sum to 1."""
+        weights = self.selection_weights(x)
+        return {f"dilation{i + 1}": weights[:, i] for i in range(weights.shape[1])}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_feature_map(x, self.channels, module=type(self).__name__)
         split = self._split(x)
@@ -124,6 +133,12 @@ class SKAttention(nn.Module):
 
     def _select(self, split: torch.Tensor) -> torch.Tensor:
         """Fuse the branches and turn the descriptor into per-branch weights: (B, M, C, 1, 1)."""
+        if self.training and not isinstance(split, torch.fx.Proxy) and split.shape[0] == 1:
+            raise ValueError(
+                f"{type(self).__name__}: a batch of 1 in training mode: fc_bn normalises the pooled "
+                "(B, d, 1, 1) descriptors over the batch, as in the paper, and one sample has no "
+                "spread to normalise. Train with batches of 2 or more, or call .eval() to use the "
+                "running statistics (e.g. for inference on one image).")
         fused = reduce(split, "b m c h w -> b c h w", "sum")
         s = spatial_mean(fused)
         z = torch.relu(self.fc_bn(self.fc(s)))

@@ -27,7 +27,34 @@ from torch import nn
 from ._sqrtm import CovariancePooling, NewtonSchulzSqrt, covariance, newton_schulz_sqrt
 from ._validation import check_channels, check_feature_map, check_positive_int, reduced_channels
 
+# torch.fx.symbolic_trace records each einops call as one node (its pattern needs real shapes).
+torch.fx.wrap("rearrange")
+torch.fx.wrap("reduce")
+
 __all__ = ["SOCA", "CovariancePooling", "NewtonSchulzSqrt", "covariance", "newton_schulz_sqrt"]
+
+
+def _second_order_descriptor(x: torch.Tensor, iterations: int, use_custom_autograd: bool):
+    """Row mean of the Newton–Schulz square root of x's covariance, (B, C, 1, 1), in x's dtype.
+
+    The matrix work runs in at least float32 and outside autocast (half precision loses the
+    square root).
+    """
+    matrix_dtype = torch.promote_types(x.dtype, torch.float32)
+    autocast_off = (torch.autocast(device_type=x.device.type, enabled=False)
+                    if torch.amp.is_autocast_available(x.device.type) else nullcontext())
+    with autocast_off:
+        samples = rearrange(x.to(matrix_dtype), "b c h w -> b c (h w)")
+        if use_custom_autograd:
+            root = NewtonSchulzSqrt.apply(CovariancePooling.apply(samples), iterations)
+        else:
+            root = newton_schulz_sqrt(covariance(samples), iterations)
+        z = reduce(root, "b i c -> b c 1 1", "mean")
+    return z.to(x.dtype)
+
+
+# dtype, device and autocast are known only at run time: one node in a torch.fx graph.
+torch.fx.wrap("_second_order_descriptor")
 
 
 class SOCA(nn.Module):
@@ -84,21 +111,15 @@ class SOCA(nn.Module):
     def descriptor(self, x: torch.Tensor) -> torch.Tensor:
         """z, the row mean of the square-root covariance, shape (B, C, 1, 1), in x's dtype."""
         check_feature_map(x, self.channels, module=type(self).__name__)
-        matrix_dtype = torch.promote_types(x.dtype, torch.float32)
-        autocast_off = (torch.autocast(device_type=x.device.type, enabled=False)
-                        if torch.amp.is_autocast_available(x.device.type) else nullcontext())
-        with autocast_off:
-            samples = rearrange(x.to(matrix_dtype), "b c h w -> b c (h w)")
-            if self.use_custom_autograd:
-                root = NewtonSchulzSqrt.apply(CovariancePooling.apply(samples), self.iterations)
-            else:
-                root = newton_schulz_sqrt(covariance(samples), self.iterations)
-            z = reduce(root, "b i c -> b c 1 1", "mean")
-        return z.to(x.dtype)
+        return _second_order_descriptor(x, self.iterations, self.use_custom_autograd)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The channel gate g, shape (B, C, 1, 1), values in (0, 1)."""
         return torch.sigmoid(self.conv_up(torch.relu(self.conv_down(self.descriptor(x)))))
+
+    def attention_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"channel": self.gate(x)}``, shape (B, C, 1, 1)."""
+        return {"channel": self.gate(x)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)

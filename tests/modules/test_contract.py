@@ -133,10 +133,10 @@ CASES = [
          grad_at_init=SHUFFLE_AT_INIT, gate="full", from_gate=_shuffled_x_times_gate,
          keeps_channels_last=False),
     Case("simam", "simam", 64, at_zero=None, gate="full", from_gate=_x_times_gate),
-    Case("criss_cross", "criss_cross", 16, at_zero=_identity, methods=("attention_maps",),
+    Case("criss_cross", "criss_cross", 16, at_zero=_identity, methods=("affinities", "attention_maps"),
          grad_at_init=CRISS_CROSS_AT_INIT, keeps_channels_last=False),
     Case("criss_cross-recurrence2", "criss_cross", 16, {"recurrence": 2}, at_zero=_identity,
-         methods=("attention_maps",), grad_at_init=CRISS_CROSS_AT_INIT,
+         methods=("affinities", "attention_maps"), grad_at_init=CRISS_CROSS_AT_INIT,
          keeps_channels_last=False),
     Case("sk", "sk", 32, {"groups": 8}, init_std=0.3, at_zero=_zero,
          methods=("selection_weights",), keeps_channels_last=False),
@@ -292,6 +292,44 @@ def test_torch_export_matches_eager(case, size):
 
 
 @cases
+@pytest.mark.parametrize("training", [False, True], ids=["eval", "train"])
+def test_torch_fx_symbolic_trace_matches_eager(case, training):
+    m = random_module(case, F64).train(training)
+    x = feature_map(case, 2, 7, 5, dtype=F64)
+    traced = torch.fx.symbolic_trace(m)
+    torch.manual_seed(0)
+    expected = m(x)
+    torch.testing.assert_close(traced(x), expected)
+    with pytest.raises(ValueError, match=rf"\(B, {case.channels}, H, W\)"):   # eager keeps its checks
+        m(torch.randn(2, case.channels + 1, 5, 5, dtype=F64))
+
+
+# The maps that are not a gate on x: criss-cross's per-query weights over each query's column and row.
+PER_QUERY_MAPS = {"criss_cross": {"column", "row"}}
+
+
+@cases
+def test_attention_maps_name_maps_that_broadcast_against_x(case):
+    m = random_module(case, F64).eval()
+    x = feature_map(case, 2, 6, 5, dtype=F64)
+    maps = m.attention_maps(x)
+    assert isinstance(maps, dict) and maps and all(isinstance(k, str) for k in maps)
+    B, C, H, W = x.shape
+    for name, value in maps.items():
+        assert isinstance(value, torch.Tensor) and value.dtype == x.dtype, name
+        assert bool(value.isfinite().all()), name
+        if name in PER_QUERY_MAPS.get(case.key, ()):
+            assert value.shape[:3] == (B, H, W), name
+            continue
+        assert value.dim() == 4 and value.shape[0] == B, name
+        out = case.out_shape(x.shape)
+        assert torch.broadcast_shapes(value.shape, out) == out, (name, tuple(value.shape))
+    if hasattr(m, "gate"):
+        (only,) = maps.values()
+        torch.testing.assert_close(only, m.gate(x))
+
+
+@cases
 def test_samples_do_not_mix_in_eval_mode(case):
     m = random_module(case, F64).eval()
     x = feature_map(case, 4, 5, 4, dtype=F64)
@@ -330,7 +368,7 @@ def test_gate_shape_range_and_forward(case):
 def test_wrong_input_names_both_shapes(case):
     m = case.build()
     C = case.channels
-    for method in ("forward",) + case.methods:
+    for method in ("forward", "attention_maps") + tuple(set(case.methods) - {"attention_maps"}):
         call = getattr(m, method)
         with pytest.raises(ValueError, match=rf"\(B, {C}, H, W\).*\(2, {C // 2}, 5, 5\)"):
             call(torch.randn(2, C // 2, 5, 5))

@@ -50,7 +50,7 @@ def test_matches_brute_force(shape):
     x = torch.randn(shape, dtype=torch.float64)
     expected, expected_maps = criss_cross_by_hand(x, m)
     torch.testing.assert_close(m(x), expected)
-    torch.testing.assert_close(m.attention_maps(x), expected_maps)
+    torch.testing.assert_close(m.affinities(x), expected_maps)
 
 
 @pytest.mark.parametrize("reduction", [1, 4])
@@ -77,7 +77,7 @@ def test_self_mask_follows_input_dtype(dtype):
     m = randomised(CrissCrossAttention(16)).to(dtype)
     for H, W in [(1, 1), (1, 6), (5, 1), (4, 7)]:
         x = torch.randn(2, 16, H, W, dtype=dtype)
-        maps = m.attention_maps(x)
+        maps = m.affinities(x)
         assert maps.dtype == dtype and maps.device == x.device and maps.shape == (2, H, W, H + W)
         assert bool(torch.isfinite(maps).all())
         own_column_slot = maps[:, torch.arange(H), :, torch.arange(H)]
@@ -97,7 +97,7 @@ def test_cost_grows_as_hw_times_h_plus_w():
     """Each pixel scores H + W positions, against H·W for a non-local block."""
     m = CrissCrossAttention(8)
     for H, W in [(8, 8), (16, 12)]:
-        maps = m.attention_maps(torch.randn(1, 8, H, W))
+        maps = m.affinities(torch.randn(1, 8, H, W))
         assert maps.numel() == H * W * (H + W) < (H * W) ** 2
 
 

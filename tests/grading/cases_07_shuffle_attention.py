@@ -574,10 +574,5 @@ def spatial_gate(x, weight, bias, gn_weight, gn_bias, eps=1e-5):
 '''},
 }
 
-# A cell that never finishes must cost only the points of the tests that need it.
-HANGS = {"sa_params": """
-def sa_added_parameters(channels_per_block, groups=64):
-    while True:
-        pass
-"""}
-HANG_LOSES = {"test_sa_params"}
+# A hanging cell is tested in notebooks 01-03 (the autograder's timeout does not depend on the
+# notebook, and each hanging case costs the whole timeout of CI time).

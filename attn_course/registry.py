@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .models.plug import AFTER_BN3, AFTER_CONV2, PLACEMENTS, REPLACE_CONV2
+
 __all__ = ["AttentionSpec", "REGISTRY", "available_attention", "attention_spec", "attention_class",
            "create_attention"]
 
@@ -28,23 +30,27 @@ class AttentionSpec:
     module: str          # file in attn_course.modules
     class_name: str
     paper: str
-    placement: str       # "after_bn3", "after_conv2" or "replace_conv2"
+    placement: str       # one of attn_course.models.plug.PLACEMENTS
+
+    def __post_init__(self):
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"{self.key}: placement must be one of {PLACEMENTS}, got {self.placement!r}")
 
 
 _ENTRIES = [
-    AttentionSpec("se", "se", "SEBlock", "Hu et al., Squeeze-and-Excitation Networks, CVPR 2018", "after_bn3"),
-    AttentionSpec("eca", "eca", "ECABlock", "Wang et al., ECA-Net, CVPR 2020", "after_bn3"),
-    AttentionSpec("channel", "cbam", "ChannelAttention", "Woo et al., CBAM (channel part), ECCV 2018", "after_bn3"),
-    AttentionSpec("spatial", "cbam", "SpatialAttention", "Woo et al., CBAM (spatial part), ECCV 2018", "after_bn3"),
-    AttentionSpec("cbam", "cbam", "CBAM", "Woo et al., CBAM, ECCV 2018", "after_bn3"),
-    AttentionSpec("shuffle", "shuffle", "ShuffleAttention", "Zhang & Yang, SA-Net, ICASSP 2021", "after_bn3"),
-    AttentionSpec("simam", "simam", "SimAM", "Yang et al., SimAM, ICML 2021", "after_conv2"),
-    AttentionSpec("criss_cross", "criss_cross", "CrissCrossAttention", "Huang et al., CCNet, ICCV 2019", "after_bn3"),
-    AttentionSpec("sk", "sk", "SKAttention", "Li et al., Selective Kernel Networks, CVPR 2019", "replace_conv2"),
-    AttentionSpec("s2", "s2", "S2Attention", "Yu et al., S2-MLPv2, arXiv 2108.01072", "after_bn3"),
-    AttentionSpec("nam", "nam", "NAMAttention", "Liu et al., NAM, arXiv 2111.12419", "after_bn3"),
-    AttentionSpec("soca", "soca", "SOCA", "Dai et al., Second-order Attention Network (SAN), CVPR 2019", "after_bn3"),
-    AttentionSpec("gam", "gam", "GAMAttention", "Liu, Shao, Hoffmann, GAM, arXiv 2112.05561", "after_bn3"),
+    AttentionSpec("se", "se", "SEBlock", "Hu et al., Squeeze-and-Excitation Networks, CVPR 2018", AFTER_BN3),
+    AttentionSpec("eca", "eca", "ECABlock", "Wang et al., ECA-Net, CVPR 2020", AFTER_BN3),
+    AttentionSpec("channel", "cbam", "ChannelAttention", "Woo et al., CBAM (channel part), ECCV 2018", AFTER_BN3),
+    AttentionSpec("spatial", "cbam", "SpatialAttention", "Woo et al., CBAM (spatial part), ECCV 2018", AFTER_BN3),
+    AttentionSpec("cbam", "cbam", "CBAM", "Woo et al., CBAM, ECCV 2018", AFTER_BN3),
+    AttentionSpec("shuffle", "shuffle", "ShuffleAttention", "Zhang & Yang, SA-Net, ICASSP 2021", AFTER_BN3),
+    AttentionSpec("simam", "simam", "SimAM", "Yang et al., SimAM, ICML 2021", AFTER_CONV2),
+    AttentionSpec("criss_cross", "criss_cross", "CrissCrossAttention", "Huang et al., CCNet, ICCV 2019", AFTER_BN3),
+    AttentionSpec("sk", "sk", "SKAttention", "Li et al., Selective Kernel Networks, CVPR 2019", REPLACE_CONV2),
+    AttentionSpec("s2", "s2", "S2Attention", "Yu et al., S2-MLPv2, arXiv 2108.01072", AFTER_BN3),
+    AttentionSpec("nam", "nam", "NAMAttention", "Liu et al., NAM, arXiv 2111.12419", AFTER_BN3),
+    AttentionSpec("soca", "soca", "SOCA", "Dai et al., Second-order Attention Network (SAN), CVPR 2019", AFTER_BN3),
+    AttentionSpec("gam", "gam", "GAMAttention", "Liu, Shao, Hoffmann, GAM, arXiv 2112.05561", AFTER_BN3),
 ]
 
 REGISTRY: dict[str, AttentionSpec] = {spec.key: spec for spec in _ENTRIES}

@@ -10,7 +10,7 @@ from torch import nn
 from attn_course.models import Bottleneck, count_parameters, resnet50, resnext50_32x4d
 from attn_course.modules import SEBlock
 
-# torchvision's resnet50() and resnext50_32x4d(): the external anchors (see paper_facts.md).
+# torchvision's resnet50() and resnext50_32x4d(): the external anchors (see docs/paper_facts.md).
 RESNET50_PARAMETERS = 25_557_032
 RESNEXT50_32X4D_PARAMETERS = 25_028_904
 BLOCKS_PER_STAGE = (3, 4, 6, 3)
@@ -208,6 +208,16 @@ def test_backbone_init_leaves_the_attention_alone():
     block = resnet50(zero_conv).layer1[0]
     assert block.attention.weight.abs().sum() == 0
     assert block.conv1.weight.std() > 0
+
+
+def test_a_module_replacing_the_3x3_is_initialised_as_the_backbone():
+    torch.manual_seed(0)
+    sk_block = resnext50_32x4d("sk").layer3[0]
+    branch_conv = sk_block.attention.branches[1][0]          # the dilated 3×3 of the first SK block
+    fan_out = branch_conv.out_channels * 9                    # what torch.nn.init counts as fan-out
+    # He (fan-out) normal, as torchvision's ResNet and every other conv of the backbone
+    assert abs(branch_conv.weight.std().item() - (2 / fan_out) ** 0.5) < 0.1 * (2 / fan_out) ** 0.5
+    assert torch.equal(sk_block.attention.fc_bn.weight, torch.ones_like(sk_block.attention.fc_bn.weight))
 
 
 # ---------------------------------------------------------------- errors

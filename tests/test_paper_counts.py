@@ -1,4 +1,4 @@
-"""Parameter counts of attention ResNet-50s against the papers (paper_facts.md), and a closed form each.
+"""Parameter counts of attention ResNet-50s against the papers (docs/paper_facts.md), and a closed form each.
 
 Every model is built through a registry key at the paper's placement, on the ``meta`` device:
 counting needs no memory and no forward pass. Each test checks two things: the published total, and

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from attn_course.registry import attention_class, attention_spec
+__all__ = ["PLACEMENTS", "AFTER_BN3", "AFTER_CONV2", "REPLACE_CONV2", "AttentionPlug",
+           "resolve_attention"]
 
-__all__ = ["PLACEMENTS", "AttentionPlug", "resolve_attention"]
-
-PLACEMENTS = ("after_bn3", "after_conv2", "replace_conv2")
+AFTER_BN3, AFTER_CONV2, REPLACE_CONV2 = PLACEMENTS = ("after_bn3", "after_conv2", "replace_conv2")
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ def _accepts_stride_and_groups(cls: type) -> bool:
 
 
 def _from_key(key: str, placement, options: dict, impl: str) -> AttentionPlug:
+    from attn_course.registry import attention_class, attention_spec   # the registry imports us
+
     spec = attention_spec(key)
     placement = spec.placement if placement is None else _check_placement(placement)
     cls = attention_class(spec.key, impl=impl)

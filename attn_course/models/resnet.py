@@ -179,8 +179,13 @@ class ResNet(nn.Module):
         return tuple(sorted(levels, key=cls.LEVELS.index))
 
     def _init_backbone(self) -> None:
-        """He (fan-out) init for the backbone's convolutions, BN to (1, 0); attention keeps its own."""
-        own_init = {id(m) for block in self.blocks() for m in block.attention.modules()}
+        """He (fan-out) init for the backbone's convolutions, BN to (1, 0); attention keeps its own.
+
+        A module that replaces the 3×3 stage (SK) *is* the backbone's convolution there: its
+        convolutions and BatchNorms are initialised like the rest of the backbone.
+        """
+        own_init = {id(m) for block in self.blocks() if block.placement != "replace_conv2"
+                    for m in block.attention.modules()}
         for module in self.modules():
             if id(module) in own_init:
                 continue

@@ -4,14 +4,14 @@ Means: ``x.sum(dims, keepdim=True) * (1 / n)`` rather than ``x.mean(dims, keepdi
 the same numbers (to one rounding), but their backward passes differ: the gradient of a sum is a
 broadcast view of the incoming gradient, which autograd adds into the input's gradient as it
 accumulates it, while mean's backward divides the broadcast gradient into a new full-size tensor
-first. For ``x * σ(f(avg(x)))`` at 8×256×40×40 float32 on one CPU thread, forward + backward takes
-5.2 ms with the sum against 7.0 ms with ``mean`` or ``adaptive_avg_pool2d``.
+first. For ``x * σ(f(avg(x)))`` on a CPU, forward + backward is about a quarter faster with the sum
+than with ``mean`` or ``adaptive_avg_pool2d`` (``benchmarks/`` measures the modules).
 
 Maxima: PyTorch has two reductions that give the same maximum values and differ in speed and in where
 the gradient goes:
 
 * ``x.amax(dims)``: a vectorised reduction. Its forward is about ten times faster than the others on
-  a CPU (8×256×40×40 float32: 0.09 ms against 1.1 ms for ``adaptive_max_pool2d``), but its backward
+  a CPU (against ``adaptive_max_pool2d`` on a (8, 256, 40, 40) float32 map), but its backward
   compares every element with the maximum and splits the gradient among ties: about three times
   slower than a scatter.
 * ``x.max(dim)`` with indices (and ``F.adaptive_max_pool2d(x, 1)``): the backward sends each

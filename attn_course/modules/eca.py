@@ -14,8 +14,10 @@ with k weights and no bias. The paper chooses k from the channel count,
 
     k = ψ(C) = | log2(C)/γ + b/γ |_odd,    γ = 2, b = 1,
 
-where |t|_odd is an odd number next to t. The official code computes t = int(|(log2 C + b)/γ|) and
-adds 1 when t is even; ``eca_kernel_size`` does the same: C = 64 → 3; C = 128 … 1024 → 5; 2048 → 7.
+where |t|_odd is an odd number next to t. The official ECANet code never computes it: its training
+script takes a fixed ``--ksize`` per stage (such as 3557). The integer recipe used here is timm's
+(``timm.layers.eca``): t = int(|(log2 C + b)/γ|), plus 1 when t is even; ``eca_kernel_size`` does
+the same: C = 64 → 3; C = 128 … 1024 → 5; 2048 → 7.
 
 Paper vs official code: the released ECA-ResNet-50 checkpoint does not use the formula; it sets
 k = 3, 5, 5, 7 for its four stages (+80 parameters over ResNet-50), whereas the formula applied to

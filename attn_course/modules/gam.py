@@ -71,7 +71,10 @@ class GAMAttention(nn.Module):
 
     Args:
         channels: C, the channels of the input feature map.
-        rate: r, the reduction of both branches' hidden width ``C // r`` (4 in the paper).
+        rate: r, the reduction of both branches' hidden width ``C // r`` (4 in the paper, which
+            calls it the rate).
+        reduction: the same number under the name the other modules use (``SEBlock``, ``CBAM``,
+            ``SKAttention``...); give one of ``rate`` and ``reduction``, not both.
         grouped: use ``groups=r`` in both 7×7 convs and a channel shuffle with r groups between
             them (the paper's ResNet-50 variant); needs C divisible by r².
         channel_sigmoid: apply σ to the channel MLP's output (the paper); ``False`` multiplies by
@@ -89,12 +92,16 @@ class GAMAttention(nn.Module):
     ``spatial`` also holds the parameter-free ``relu`` and, when grouped, ``shuffle``.
     """
 
-    def __init__(self, channels: int, *, rate: int = 4, grouped: bool = False,
-                 channel_sigmoid: bool = True):
+    def __init__(self, channels: int, *, rate: int | None = None, grouped: bool = False,
+                 channel_sigmoid: bool = True, reduction: int | None = None):
         super().__init__()
         name = type(self).__name__
         self.channels = check_channels(channels, module=name)
-        check_positive_int(rate, name="rate", module=name)
+        if rate is not None and reduction is not None:
+            raise TypeError(f"{name}: rate and reduction are two names for one number; give one, "
+                            f"got rate={rate!r} and reduction={reduction!r}.")
+        rate = 4 if rate is None and reduction is None else (rate if rate is not None else reduction)
+        rate = check_positive_int(rate, name="rate", module=name)
         if grouped:
             check_divisible(channels, rate * rate, module=name,
                             why=f"grouped=True splits C and C // rate into rate={rate} groups, "
@@ -102,6 +109,7 @@ class GAMAttention(nn.Module):
         hidden = reduced_channels(channels, rate, module=name)
         groups = rate if grouped else 1
         self.rate, self.grouped, self.channel_sigmoid = rate, grouped, channel_sigmoid
+        self.reduction = rate
 
         self.channel_mlp = nn.Sequential(OrderedDict(
             fc1=nn.Linear(channels, hidden),

@@ -75,6 +75,24 @@ def _check_groups_fit(channels: int, groups: int, *, module: str) -> None:
         raise ValueError(f"{error} {hint}") from None
 
 
+class GroupNormParameters(nn.Module):
+    """The parameters of ``nn.GroupNorm(c, c)`` (weight and bias, init 1 and 0, and eps), without
+    its forward: ``ShuffleAttention`` applies them inside its fused gate."""
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        raise RuntimeError("ShuffleAttention's gn holds GroupNorm's parameters; the normalisation "
+                           "runs fused inside ShuffleAttention.gate(x), not here.")
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.eps}, fused into ShuffleAttention.gate"
+
+
 class ShuffleAttention(nn.Module):
     """SA-Net's Shuffle Attention: grouped channel and spatial gates, then a channel shuffle.
 
@@ -87,8 +105,11 @@ class ShuffleAttention(nn.Module):
         cbias:   (1, c, 1, 1), init 1, shift of the channel gate
         sweight: (1, c, 1, 1), init 0, scale of the spatial gate's normalised map
         sbias:   (1, c, 1, 1), init 1, shift of the spatial gate
-        gn:      ``nn.GroupNorm(c, c)`` (one group per channel, affine), weight (c,), bias (c,);
-                 its normalisation is computed in closed form (see ``_gate_coefficients``)
+        gn:      ``GroupNormParameters(c)``: the affine weight (c,) and bias (c,) and the eps of
+                 the paper's ``nn.GroupNorm(c, c)`` (one group per channel), under the same names
+                 so official checkpoints load. The normalisation itself runs fused into the gate
+                 (see ``_gate_coefficients``), so ``gn`` is not a module that runs: hook
+                 ``ShuffleAttention`` itself (or read ``gate(x)``) to see what it computes.
 
     In total 6·c parameters. At initialisation every gate is σ(1) ≈ 0.731.
     The batch size plays no part in any of these shapes.
@@ -105,7 +126,7 @@ class ShuffleAttention(nn.Module):
         self.cbias = nn.Parameter(torch.ones(1, half, 1, 1))
         self.sweight = nn.Parameter(torch.zeros(1, half, 1, 1))
         self.sbias = nn.Parameter(torch.ones(1, half, 1, 1))
-        self.gn = nn.GroupNorm(half, half)
+        self.gn = GroupNormParameters(half)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """The gate, shape (B, C, H, W), values in (0, 1), in the input's channel order.

@@ -123,7 +123,7 @@ def test_parameter_counts():
     assert n_params(SpatialAttention(C)) == 2 * 7 * 7 + 2
     assert n_params(SpatialAttention(C, kernel_size=3, batchnorm=False)) == 2 * 3 * 3
     assert n_params(CBAM(C)) == se_with_bias + 2 * 49 + 2
-    # paper_facts.md: CBAM-ResNet-50 (official) adds 2,532,592 to ResNet-50's 25,557,032.
+    # docs/paper_facts.md: CBAM-ResNet-50 (official) adds 2,532,592 to ResNet-50's 25,557,032.
     assert sum(n * n_params(CBAM(c)) for n, c in RESNET50_STAGES) == 28_089_624 - 25_557_032
 
 

@@ -66,7 +66,7 @@ def test_kernel_size_formula_with_other_constants():
 
 
 def test_parameter_counts_in_a_resnet50():
-    # paper_facts.md: +86 with the formula (5, 5, 5, 7), +80 with the released k = 3, 5, 5, 7.
+    # docs/paper_facts.md: +86 with the formula (5, 5, 5, 7), +80 with the released k = 3, 5, 5, 7.
     formula = sum(n * sum(p.numel() for p in ECABlock(c).parameters()) for n, c in RESNET50_STAGES)
     released = sum(n * sum(p.numel() for p in ECABlock(c, kernel_size=k).parameters())
                    for (n, c), k in zip(RESNET50_STAGES, [3, 5, 5, 7]))

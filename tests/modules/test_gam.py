@@ -156,3 +156,13 @@ def test_errors_name_the_constraint():
         GAMAttention(2, rate=4)
     with pytest.raises(ValueError, match="rate must be a positive integer"):
         GAMAttention(64, rate=0)
+
+
+def test_reduction_is_another_name_for_rate():
+    from attn_course import create_attention
+
+    assert create_attention("gam", 64, reduction=8).rate == 8
+    assert create_attention("gam", 64, rate=8).reduction == 8
+    assert GAMAttention(64).rate == 4
+    with pytest.raises(TypeError, match="one number"):
+        GAMAttention(64, rate=4, reduction=4)

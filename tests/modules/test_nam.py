@@ -77,7 +77,7 @@ def test_gate_is_about_one_half_at_init():
 
 def test_parameter_counts():
     assert sum(p.numel() for p in NAMAttention(256).parameters()) == 2 * 256
-    # paper_facts.md: NAM-ResNet-50 (channel branch) adds 30,208 to ResNet-50.
+    # docs/paper_facts.md: NAM-ResNet-50 (channel branch) adds 30,208 to ResNet-50.
     total = sum(n * sum(p.numel() for p in NAMAttention(c).parameters())
                 for n, c in RESNET50_STAGES)
     assert total == 25_587_240 - 25_557_032

@@ -84,7 +84,7 @@ def test_parameter_count_is_six_c_over_2g(C, G):
 
 
 def test_sa_resnet50_adds_708_parameters():
-    """Bottleneck outputs 256, 512, 1024, 2048 with 3, 4, 6, 3 blocks, G = 64 (paper_facts.md;
+    """Bottleneck outputs 256, 512, 1024, 2048 with 3, 4, 6, 3 blocks, G = 64 (docs/paper_facts.md;
     the abstract's "300" is not what the official code builds)."""
     added = sum(n * sum(p.numel() for p in ShuffleAttention(C).parameters())
                 for C, n in [(256, 3), (512, 4), (1024, 6), (2048, 3)])

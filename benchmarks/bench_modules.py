@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import platform
 import sys
+from pathlib import Path
 
 import torch
 
@@ -108,6 +109,9 @@ def build_arguments() -> argparse.ArgumentParser:
                         help="small default shape, short timings, no compile unless --compile")
     parser.add_argument("--min-run-time", type=float, default=None,
                         help="seconds of timed runs per measurement (default 0.5, 0.1 with --quick)")
+    parser.add_argument("--results", action="store_true",
+                        help="also append the table, with its commit, device, PyTorch version and "
+                             "date, to benchmarks/RESULTS.md")
     return parser
 
 
@@ -270,7 +274,14 @@ def main(argv: list[str] | None = None) -> int:
                                   backward=not args.forward_only))
         # one line per module as it finishes, so a run cut short still shows what it measured
         print(" ".join(f"{k}={v}" for k, v in rows[-1].items() if v), file=sys.stderr, flush=True)
-    print(format_table(rows))
+    table = format_table(rows)
+    print(table)
+    if args.results:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from results import append_section
+
+        header = describe_run(device, args.dtype, shape, bandwidth, args.compile_mode, kept)
+        print("appended to", append_section(f"Every module, {args.dtype}, input {'×'.join(map(str, shape))}, on {device.type}", device, header + "\n\n" + table))
     return 0
 
 

@@ -211,6 +211,9 @@ def build_arguments() -> argparse.ArgumentParser:
     parser.add_argument("--tolerance", type=float, default=0.05,
                         help="a slowdown up to this fraction is reported as a tie (timing noise)")
     parser.add_argument("--quick", action="store_true", help="small default shape, short timings")
+    parser.add_argument("--results", action="store_true",
+                        help="also append the table, with its commit, device, PyTorch version and "
+                             "date, to benchmarks/RESULTS.md")
     return parser
 
 
@@ -236,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
           + (", glibc malloc keeps freed memory" if kept else ""))
     print()
     rows = [compare_key(k, classes, x, args.repeats, min_run_time, args.tolerance) for k in keys]
-    print(format_table(rows))
+    table = format_table(rows)
+    print(table)
+    if args.results:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from results import append_section
+
+        print("appended to", append_section(f"Ours against the source blog, forward + backward, {'×'.join(map(str, shape))}, on {device.type}", device, table))
     return 0
 
 

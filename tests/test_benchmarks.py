@@ -55,3 +55,18 @@ def test_table_has_one_row_per_key(bench, capsys, forward_only):
         assert row["note"] == ""
     assert "kernels fwd / bound" not in header               # GPU-only columns
     assert out.err.count("key=") == 2                          # a progress line per module
+
+
+def test_results_sections_say_which_code_device_and_torch_made_them(tmp_path):
+    spec = importlib.util.spec_from_file_location("results", BENCH.with_name("results.py"))
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    target = tmp_path / "RESULTS.md"
+    results.append_section("First", torch.device("cpu"), "| a |\n|---|\n| 1 |", path=target)
+    results.append_section("Second", torch.device("cpu"), "| b |\n|---|\n| 2 |", path=target)
+    text = target.read_text()
+    assert text.startswith("# Benchmark results\n") and text.index("## First") < text.index("## Second")
+    for section in text.split("\n## ")[1:]:
+        provenance = section.splitlines()[2]
+        assert provenance.startswith("commit `") and f"PyTorch {torch.__version__}" in provenance
+        assert "CPU" in provenance

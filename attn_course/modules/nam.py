@@ -18,7 +18,9 @@ Paper vs official code:
 * the code computes w from ``bn.weight.data``, so no gradient flows through w (γ still learns
   through BN(x) and the penalty); this module detaches w the same way. The forward values are the
   same either way;
-* the paper also describes a pixel (spatial) branch, which the official code never released; this
+* the paper also describes a pixel (spatial) branch; the official code's first upload had one (a
+  BatchNorm1d over the positions of a fixed-size map), removed four days later, and its
+  ``no_spatial`` argument is now ignored; this
   module is the channel branch only.
 
 If every γ is 0 the code's w is 0 / 0 = NaN; here the sum is clamped to the dtype's smallest normal

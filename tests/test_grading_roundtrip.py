@@ -230,6 +230,8 @@ def test_hanging_cell_costs_only_its_own_tests(graded, assignment):
 
 def test_feedback_reports_come_from_nbgrader(graded, grading_base, tmp_path):
     hangs = [a for a, c in CASES.items() if getattr(c, "HANGS", None)]
+    if not hangs:
+        pytest.skip("no case table among the selected ones (ATTN_COURSE_ONLY) has a HANGS case")
     reports = grading.feedback(grading_base / "work-hang", ROOT, out=tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/*/*.html")) == sorted(
         f"hangs/{a}/{a}.html" for a in hangs)

@@ -365,18 +365,28 @@ class Kit:
 
         previous = sys.getprofile()
         sys.setprofile(profiler)
+        raised = None
         try:
             result = function(*args, **kwargs)
+        except BaseException as error:   # judged like a result: an error the reference raised
+            raised = error               # (its argument checks, say) is not the student's own
         finally:
             still_watched = sys.getprofile() is profiler
             sys.setprofile(previous)
         if not still_watched:
             _fail(f"{what} switched off Python's profiler, which the grader uses to see that the "
                   "work is your own: this part scores 0.")
+        self._judge_own_work(ran, borrowed, what)
+        if raised is not None:
+            raise raised
         for item in result if isinstance(result, (tuple, list)) else (result,):
             if isinstance(item, torch.Tensor) and type(item) not in (torch.Tensor, torch.nn.Parameter):
                 _fail_value(f"{what} returned a {type(item).__module__}.{type(item).__qualname__}, a "
                             "subclass of torch.Tensor: return a plain tensor.")
+        return result
+
+    def _judge_own_work(self, ran: set, borrowed: set, what: str) -> None:
+        """Fail if the watched call used the tests' definitions or ran reference code."""
         if borrowed:
             _fail(f"{what} called the tests' own definitions ({', '.join(sorted(borrowed))}), which "
                   "compute the expected answers: graded parts must compute with your own code, so "
@@ -386,7 +396,6 @@ class Kit:
             shown = ", ".join(os.path.relpath(f, os.path.dirname(_PACKAGE_DIR)) for f in reference[:3])
             _fail(f"{what} ran the course's reference code ({shown}): graded parts must compute "
                   "their result with your own code, so this part scores 0.")
-        return result
 
     @staticmethod
     def _is_reference_file(filename: str) -> bool:

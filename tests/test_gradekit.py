@@ -89,6 +89,20 @@ def squeeze(x):
         kit.call(ns["squeeze"], torch.ones(1, 2, 3, 3), what="squeeze")  # ...but the reference computes
 
 
+def test_an_error_raised_by_reference_code_is_not_own_work():
+    ns = notebook("""
+from attn_course.modules._validation import check_positive_int
+class Block(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        self.reduction = check_positive_int(reduction, name="reduction", module="Block")
+""")
+    kit = fresh(ns)
+    with pytest.raises(GradingIntegrityError, match="ran the course's reference code"):
+        kit.raises(lambda: ns["Block"](8, reduction=0), ValueError, what="Block(8, reduction=0)",
+                   mentions=["reduction"])
+
+
 def test_switching_the_profiler_off_inside_own_code_is_caught():
     ns = notebook("import sys\ndef sneaky(x):\n    sys.setprofile(None)\n    return x\n")
     with pytest.raises(GradingIntegrityError, match="switched off Python's profiler"):

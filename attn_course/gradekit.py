@@ -345,7 +345,7 @@ class Kit:
         module = type(part).__module__ or ""
         if module == "__main__":
             self.own_class(type(part), label)
-        elif not module.startswith("torch."):
+        elif not module.startswith(("torch.", "einops.layers.")):   # building blocks, not attention
             _fail(f"{label} is a {module}.{type(part).__qualname__}: a wrapper around a library's "
                   "or the reference's module is not your own implementation, so this part scores 0.")
 

@@ -207,3 +207,15 @@ def test_raises_checks_type_and_the_values_a_message_must_name():
 
 def test_the_kit_file_is_what_fresh_executes():
     assert gradekit._THIS_FILE == gradekit.__file__
+
+
+def test_einops_layers_are_building_blocks_like_torch_layers():
+    ns = notebook("""
+from einops.layers.torch import Rearrange
+class Shuffle(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.shuffle = Rearrange("b (g c) h w -> b (c g) h w", g=2)
+        self.conv = nn.Conv2d(4, 4, 1)
+""")
+    fresh(ns).own_module(ns["Shuffle"](), "Shuffle()")   # no error: both parts are building blocks

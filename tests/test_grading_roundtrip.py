@@ -18,7 +18,8 @@ from attn_course import grading
 from attn_course.flags import scan_notebook
 
 from .grading.harness import (ROOT, Wrong, case_modules, grade_cell_ids, grade_in_parallel,
-                              needs_kernel, only_assignments, validate_cases, write_submission)
+                              names_borrowed_by_graded_cells, needs_kernel, only_assignments,
+                              validate_cases, write_submission)
 from .grading.inprocess import run_cases
 
 pytestmark = pytest.mark.slow
@@ -33,6 +34,13 @@ def _cases_named(kind):
 def test_case_tables_are_well_formed(assignment):
     problems = validate_cases(CASES[assignment])
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("assignment", sorted(CASES))
+def test_graded_cells_are_self_contained(assignment):
+    borrowed = names_borrowed_by_graded_cells(assignment)
+    assert not borrowed, (f"graded cells read names that only earlier graded or demonstration "
+                          f"cells define (copy the definitions into the cell): {borrowed}")
 
 
 def test_a_misspelt_case_table_is_an_error():
@@ -94,12 +102,12 @@ def _real_students(cases):
     """Who the real autograder grades: controls, the cases only it can judge, a sample of the rest.
 
     A real autograde run costs a kernel and the whole notebook (about 5 s of CPU), so with fourteen
-    notebooks the sample is small: two wrong cases and one correct one per notebook.
+    notebooks the sample is small: one wrong case and one correct one per notebook.
     """
     in_process = sorted(set(cases.WRONG) - set(_kernel_only(cases)))
     students = [("solution", {}), ("untouched", None)]
     students += [(f"wrong-{name}", cases.WRONG[name]) for name in sorted(_kernel_only(cases))]
-    students += [(f"wrong-{name}", cases.WRONG[name]) for name in _sample(in_process, 2)]
+    students += [(f"wrong-{name}", cases.WRONG[name]) for name in _sample(in_process, 1)]
     students += [(f"correct-{name}", cases.CORRECT[name]) for name in _sample(cases.CORRECT, 1)]
     return students
 
@@ -191,7 +199,7 @@ def test_honest_work_raises_no_flag(tmp_path, assignment):
 
 
 # The kernel-tampering cases (patched checks or torch, IPython hooks, a dead kernel) go through the
-# real autograder for notebooks 00-03 only: its probe does not depend on the notebook.
+# real autograder for notebooks 00-02 only: its probe does not depend on the notebook.
 @pytest.mark.parametrize("assignment", sorted(a for a, c in CASES.items() if _kernel_only(c)))
 def test_grade_reports_flags_in_its_table(graded, assignment):
     tampering = [f"wrong-{name}" for name in _kernel_only(CASES[assignment])]

@@ -7,7 +7,6 @@ on every part they touch, and raise a flag for the instructor). CORRECT cases ar
 differently from the solution and must keep full marks.
 """
 
-from .cheats import tampering_cases
 from . import cheats
 from .harness import Wrong
 
@@ -298,7 +297,6 @@ def ECABlock(channels, *, kernel_size=None, gamma=2, b=1):
     return create_attention("eca", channels, kernel_size=kernel_size, gamma=gamma, b=b)
 """}, loses=_ECA_CELLS),
     # Cheating: a wrong block, with the tests disarmed first.
-    **tampering_cases("eca_block", _NO_SIGMOID, loses=_AFTER_ECA),
     # Found by an outside tester on 01 and re-created here: rewriting the cells that follow, tensors
     # and numbers that fake equality, the reference called at run time, the tests' own definitions.
     "cheat_input_transformer": Wrong({"eca_kernel_size": _BLANK_TESTS + _WRONG_KERNEL, "eca_block": _NO_SIGMOID},

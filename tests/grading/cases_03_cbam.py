@@ -10,7 +10,6 @@ CBAM is built from the student's own ChannelAttention and SpatialAttention, so a
 costs the CBAM tests (``_CBAM``) wherever CBAM's numbers or structure show it.
 """
 
-from .cheats import tampering_cases
 from .harness import Wrong
 
 ASSIGNMENT = "03_cbam"
@@ -280,7 +279,6 @@ def CBAM(channels, *, reduction=16, kernel_size=7):
     return create_attention("cbam", channels, reduction=reduction, kernel_size=kernel_size)
 """}, loses=_CBAM),
     # ---- cheating: a wrong channel gate, with the tests disarmed first
-    **tampering_cases("channel_attention", _CA_PRODUCT, loses=_ALL),
 }
 
 CORRECT = {

@@ -269,6 +269,8 @@ class SKAttention(nn.Module):
     def forward(self, x):
         return self._forward(self, x)
 '''}, loses=_SK_ALL),
+    # The SKAttention that calls this width helper loses its structure part too: there the grader
+    # watches the constructor refuse bad settings, and the refusal comes from the reference's code.
     "cheat_reference_helper_for_the_width": Wrong({"sk_hidden_width": '''
 from attn_course.modules._validation import reduced_channels
 
@@ -277,7 +279,7 @@ def sk_hidden_width(channels, reduction=16, min_hidden=32):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int of at least 1, got {name}={value!r}")
     return reduced_channels(channels, reduction, module="sk_hidden_width", minimum=min_hidden)
-'''}, loses=_WIDTH),
+'''}, loses=_WIDTH | {"test_sk_structure"}),
     "cheat_tensor_subclass_lies": Wrong({"sk_attention": cheats.LIAR_TENSOR + _sk(methods="""
     def selection_weights(self, x):
         return self.weights_from(self.split(x)).as_subclass(_Liar)

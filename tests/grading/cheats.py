@@ -1,7 +1,9 @@
 """Cheating code shared by the case tables: ways to fool an in-kernel grader that do not depend
 on the notebook. A case puts one beside a wrong answer; the grader must still take the points.
 
-:func:`tampering_cases` builds the four standard kernel-tampering cases for one solution cell.
+:func:`tampering_cases` builds the four standard kernel-tampering cases for one solution cell; notebooks
+00 and 01 use them (the autograder's probe that catches them does not depend on the notebook, and each
+costs a real autograde run of CI time).
 """
 
 from .harness import Wrong

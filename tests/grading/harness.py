@@ -154,3 +154,47 @@ def grade_in_parallel(groups: list[tuple[Path, Path, int | None]]):
     context = multiprocessing.get_context("spawn")  # never fork a process whose torch threads ran
     with ProcessPoolExecutor(max_workers=min(2, len(groups)), mp_context=context) as pool:
         return [score for scores in pool.map(_grade_group, groups) for score in scores]
+
+
+def names_borrowed_by_graded_cells(assignment: str) -> dict[str, set[str]]:
+    """``{graded cell: names it reads that only an earlier graded or demonstration cell defines}``.
+
+    Graded cells must be self-contained: the in-process runner does not run demonstration cells,
+    nor graded cells before the first solution cell a case changes (tests/grading/inprocess.py).
+    """
+    import ast
+    import builtins
+
+    def defined(tree):
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                found.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.arg):
+                found.add(node.arg)
+        return found
+
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    shared, elsewhere, borrowed = set(), set(), {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        tree = ast.parse(_MARKERS.sub("", "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))))
+        if meta.get("grade") and meta.get("points"):
+            reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            missing = {n for n in reads - defined(tree) - shared if n in elsewhere
+                       and not hasattr(builtins, n)}
+            if missing:
+                borrowed[meta["grade_id"]] = missing
+            elsewhere |= defined(tree)
+        elif meta.get("solution") or index == 0 or meta.get("grade_id") == "setup":
+            shared |= defined(tree)
+        else:
+            elsewhere |= defined(tree)
+    return borrowed

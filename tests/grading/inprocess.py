@@ -3,7 +3,9 @@
 For each case: the source notebook's setup cell, its solution cells with the case's answers put in,
 and its graded test cells with their hidden tests, run in order in one fresh ``__main__`` namespace.
 A graded cell fails, as under nbgrader, when it raises or writes to stderr (a warning included).
-Demonstration cells (plots, timings, saving) are not run: a graded cell must not depend on them,
+Graded cells before the first solution cell a case changes are not run again: in notebook order they
+see exactly what they see in the solution's run. Demonstration cells (plots, timings, saving) are
+not run: a graded cell must not depend on them,
 and the real autograder's verdicts on a sample of cases are compared with these
 (``tests/test_grading_roundtrip.py``), so the two cannot drift apart unseen.
 
@@ -53,9 +55,18 @@ def run_case(assignment: str, answers) -> set[str]:
     if isinstance(answers, Wrong):
         answers = answers.answers
     solutions = _solution_sources(assignment)
+    cells = _cells(assignment)
+    changed = [i for i, (kind, grade_id, _, _) in enumerate(cells) if kind == "solution" and (
+        answers is None or answers.get(grade_id, solutions[grade_id]) != solutions[grade_id])]
+    # Cells run in order, so every graded cell before the first changed solution cell sees exactly
+    # what it sees in the solution's own run (which runs them all and must pass them all): those
+    # graded cells are not run again. Solution cells always run; later cells may use their names.
+    first_changed = changed[0] if changed else len(cells)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     failed = set()
-    for kind, grade_id, source, _ in _cells(assignment):
+    for index, (kind, grade_id, source, _) in enumerate(cells):
+        if kind == "test" and index < first_changed and changed:
+            continue
         if kind == "solution":
             if answers is None:
                 source = "raise NotImplementedError()"

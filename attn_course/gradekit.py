@@ -179,6 +179,12 @@ def _fail(message: str):
     raise GradingIntegrityError(message)
 
 
+def _exception_names(exception) -> str:
+    """``ValueError``, or ``TypeError or ValueError`` for a tuple of exception classes."""
+    classes = exception if isinstance(exception, tuple) else (exception,)
+    return " or ".join(getattr(c, "__name__", str(c)) for c in classes)
+
+
 class Kit:
     """The hidden tests' tools, bound to the notebook's namespace. See the module docstring."""
 
@@ -532,9 +538,9 @@ class Kit:
                                 f"should mention {shown}" + (f" ({why})" if why else "") + ".")
             return
         except Exception as error:  # noqa: BLE001 (a different error is a wrong answer)
-            _fail_value(f"{what} should raise {exception.__name__}, but raised "
+            _fail_value(f"{what} should raise {_exception_names(exception)}, but raised "
                         f"{type(error).__name__}: {error}")
-        _fail_value(f"{what} should raise {exception.__name__}, but nothing was raised.")
+        _fail_value(f"{what} should raise {_exception_names(exception)}, but nothing was raised.")
 
 
 def _fail_value(message: str):

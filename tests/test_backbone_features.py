@@ -95,8 +95,8 @@ def test_a_tiny_fpn_neck_trains_one_step_on_every_attention(key):
     neck = TinyFPN(backbone.out_channels)
     parameters = list(backbone.parameters()) + list(neck.parameters())
     optimiser = torch.optim.SGD(parameters, lr=0.01)
-    images = torch.randn(2, 3, 64, 64)
-    targets = [torch.rand(2, 1, 64 // s, 64 // s) for s in backbone.out_strides]
+    images = torch.randn(2, 3, 64, 32)   # C5 is 2×1: more than one position, as a gate needs
+    targets = [torch.rand(2, 1, 64 // s, 32 // s) for s in backbone.out_strides]
     before = {n: p.detach().clone() for n, p in backbone.named_parameters()}
 
     outputs = neck(list(backbone(images).values()))

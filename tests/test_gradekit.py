@@ -219,3 +219,9 @@ class Shuffle(nn.Module):
         self.conv = nn.Conv2d(4, 4, 1)
 """)
     fresh(ns).own_module(ns["Shuffle"](), "Shuffle()")   # no error: both parts are building blocks
+
+
+def test_raises_names_every_class_of_a_tuple_it_wanted():
+    kit = fresh(notebook(""))
+    with pytest.raises(AssertionError, match="should raise TypeError or ValueError, but nothing was raised"):
+        kit.raises(lambda: None, (TypeError, ValueError), what="f()")

@@ -299,10 +299,6 @@ def ECABlock(channels, *, kernel_size=None, gamma=2, b=1):
     # Cheating: a wrong block, with the tests disarmed first.
     # Found by an outside tester on 01 and re-created here: rewriting the cells that follow, tensors
     # and numbers that fake equality, the reference called at run time, the tests' own definitions.
-    "cheat_input_transformer": Wrong({"eca_kernel_size": _BLANK_TESTS + _WRONG_KERNEL, "eca_block": _NO_SIGMOID},
-                                     loses=_ALL),
-    "cheat_ast_transformer_swallows_errors": Wrong(
-        {"eca_kernel_size": _SWALLOW_ERRORS + _WRONG_KERNEL, "eca_block": _NO_SIGMOID}, loses=_ALL),
     "cheat_tensor_subclass_lies": Wrong({"eca_block": _LIAR + _eca("""        z = x.mean(dim=(2, 3))
         s = self.conv(z.unsqueeze(1))
         return s.squeeze(1)[:, :, None, None].as_subclass(_Liar)
@@ -351,9 +347,6 @@ def _reference():
     def forward(self, x):
         return x * self.gate(x)
 '''}, loses=_ECA_CELLS),
-    "cheat_borrows_the_tests_definition": Wrong({"eca_block": _eca("""        out = eca_by_definition(x, self.conv.weight)
-        return (out / x)[:, :, :1, :1]
-""", forward="return eca_by_definition(x, self.conv.weight)")}, loses=_ECA_CELLS),
 }
 
 CORRECT = {

@@ -327,8 +327,6 @@ def _reference():
     "cheat_energy_that_equals_anything": Wrong(
         {"minimal_energy": cheats.always_equal("minimal_energy(t, others, e_lambda)")},
         loses=_MINIMAL | _MINIMISE),
-    "cheat_borrows_the_tests_definition": Wrong({"simam": _simam("""        return torch.sigmoid(torch.full_like(x, 0.5))
-""", forward="return simam_by_definition(x, self.e_lambda)")}, loses=_SIMAM),
 }
 
 CORRECT = {

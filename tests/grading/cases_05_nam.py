@@ -375,9 +375,6 @@ from attn_course.modules.nam import nam_sparsity_penalty
 """)}, loses=_PENALTY),
     "cheat_number_that_equals_anything": Wrong(
         {"sparsity_penalty": cheats.always_equal("nam_sparsity_penalty(model, weight=1e-4)")}, loses=_PENALTY),
-    "cheat_borrows_the_tests_definition": Wrong({"nam_attention": _nam("""        return nam_by_definition(x, self.bn.weight, self.bn.bias) / x
-""", forward="return nam_by_definition(x, self.bn.weight, self.bn.bias)")},
-                                                 loses={"test_nam_behaviour", "test_nam_reference"}),
 }
 
 CORRECT = {

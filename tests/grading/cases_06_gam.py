@@ -338,11 +338,6 @@ class GAMAttention(nn.Module):
         {"gam_params": cheats.always_equal("gam_added_parameters(channels_per_block, rate=4)")},
         loses={"test_gam_params"}),
     # Needs the real kernel: the tests' definitions are found through the cells' pseudo-files.
-    "cheat_borrows_the_tests_definition": Wrong({"gam_attention": _gam(
-        channel_gate="""return torch.sigmoid(mlp_by_definition(x, self.channel_mlp.fc1.weight, self.channel_mlp.fc1.bias,
-                                                 self.channel_mlp.fc2.weight, self.channel_mlp.fc2.bias))""",
-        forward="""x1 = x * self.channel_gate(x)
-        return x1 * torch.sigmoid(self.spatial(x1)).detach()""")}, loses=_GAM),
 }
 
 CORRECT = {

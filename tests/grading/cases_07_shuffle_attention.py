@@ -349,9 +349,6 @@ class ShuffleAttention(nn.Module):
     "cheat_number_that_equals_anything": Wrong({"sa_params": cheats.always_equal(
         "sa_added_parameters(channels_per_block, groups=64)")}, loses={"test_sa_params"}),
     # Needs a real kernel: the tests' own definitions are recognised by the cells they were written in.
-    "cheat_borrows_the_tests_definition": Wrong({"shuffle_attention": _sa(forward="""flat = [self.cweight.flatten(), self.cbias.flatten(), self.sweight.flatten(),
-                self.sbias.flatten(), self.gn.weight, self.gn.bias]
-        return sa_by_definition(x, self.groups, *flat)""")}, loses=_RUNS),
 }
 
 CORRECT = {

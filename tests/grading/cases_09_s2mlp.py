@@ -369,13 +369,6 @@ def s2_added_parameters(channels_per_block):
 '''}, loses={"test_s2_params"}),
     # Judged by the real autograder only: the test cell's own definition, called from forward. The
     # definition is made in the last S2 test cell, so the two cells before it cannot even find it.
-    "cheat_borrows_the_tests_definition": Wrong({"s2_attention": _STRICT_INIT + '''
-    def split_weights(self, x):
-        return s2_by_definition(x, dict(self.named_parameters()))[1]
-
-    def forward(self, x):
-        return s2_by_definition(x, dict(self.named_parameters()))[0]
-'''}, loses=_S2),
 }
 
 CORRECT = {

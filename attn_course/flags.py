@@ -14,8 +14,9 @@ test cells, which nbgrader restores from the source before grading) and reports,
 * ``kernel-exit``: the kernel is ended (``sys.exit``, ``os._exit``, ``exit()``, ``os.kill``);
 * ``writes-files``: files are written, moved or deleted (``open(..., "w")``, ``write_text``,
   ``os.remove``, ``shutil``), which could reach the grader's own files;
-* ``fakes-values``: a tensor subclass (``__torch_function__``, ``as_subclass``) or a number whose
-  comparisons are overridden, the ways to make a wrong result compare equal;
+* ``fakes-values``: a tensor subclass (``__torch_function__``, ``as_subclass``), or a number, string
+  or container (list, tuple, dict, set, …) whose comparisons are overridden: the ways to make a
+  wrong result compare equal;
 * ``uses-test-code``: a function or class defined in a test cell (which computes expected
   answers) is used in a cell the student wrote.
 
@@ -141,6 +142,15 @@ def _dotted(node) -> str:
     return ""
 
 
+# Subclassing one of these and overriding how it compares is how a wrong answer is made to compare
+# equal to the right one (``class Always(int): def __eq__(...): return True``).
+_VALUE_TYPES = {"int", "float", "bool", "complex", "Tensor", "str", "bytes", "list", "tuple",
+                "dict", "set", "frozenset", "Fraction", "Decimal", "ndarray", "OrderedDict",
+                "defaultdict", "Counter", "UserList", "UserDict", "UserString"}
+_COMPARISON_METHODS = {"__eq__", "__ne__", "__bool__", "__lt__", "__le__", "__gt__", "__ge__",
+                       "__float__", "__int__", "__index__", "__abs__", "__sub__", "__rsub__",
+                       "__len__", "__contains__", "__hash__", "__iter__", "__getitem__"}
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self, module_names: set[str]):
         self.modules = module_names
@@ -223,9 +233,7 @@ class _Visitor(ast.NodeVisitor):
         bases = {_dotted(b).split(".")[-1] for b in node.bases}
         methods = {c.name for c in node.body if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))}
         if "__torch_function__" in methods or "__torch_dispatch__" in methods or (
-                bases & {"int", "float", "bool", "complex", "Tensor"} and methods & {
-                    "__eq__", "__ne__", "__bool__", "__lt__", "__le__", "__gt__", "__ge__", "__float__",
-                    "__int__", "__index__", "__abs__", "__sub__", "__rsub__"}):
+                bases & _VALUE_TYPES and methods & _COMPARISON_METHODS):
             self.kinds.add("fakes-values")
         if node.name in _GUARDED_NAMES and not self.depth:
             self.kinds.add("rebinds-name")

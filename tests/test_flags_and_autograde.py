@@ -32,6 +32,11 @@ from attn_course.flags import scan_notebook, scan_source
      ["fakes-values"]),
     ("class Always(int):\n    def __eq__(self, other):\n        return True", ["fakes-values"]),
     ("def f(x):\n    return x.as_subclass(Liar)", ["fakes-values"]),
+    ("class Anything(tuple):\n    def __eq__(self, other):\n        return True", ["fakes-values"]),
+    ("class Every(list):\n    def __contains__(self, item):\n        return True", ["fakes-values"]),
+    ("class Same(dict):\n    def __ne__(self, other):\n        return False", ["fakes-values"]),
+    ("import fractions\nclass Near(fractions.Fraction):\n    def __eq__(s, o):\n        return True",
+     ["fakes-values"]),
 ])
 def test_suspicious_code_is_flagged(source, kinds):
     assert scan_source(source, {"importlib", "checks"}) == sorted(kinds)

@@ -10,6 +10,7 @@ CBAM is built from the student's own ChannelAttention and SpatialAttention, so a
 costs the CBAM tests (``_CBAM``) wherever CBAM's numbers or structure show it.
 """
 
+from . import cheats
 from .harness import Wrong
 
 ASSIGNMENT = "03_cbam"
@@ -481,20 +482,9 @@ def cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7):
 HANG_LOSES = {"test_cbam_params"}
 
 WRONG.update({
-    "cheat_number_that_equals_anything": Wrong({"cbam_params": '''
-class _Always(int):
-    def __eq__(self, other):
-        return True
-
-    def __ne__(self, other):
-        return False
-
-    __hash__ = int.__hash__
-
-
-def cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7):
-    return _Always(0)
-'''}, loses={"test_cbam_params"}),
+    "cheat_number_that_equals_anything": Wrong({"cbam_params": cheats.always_equal(
+        "cbam_added_parameters(channels_per_block, reduction=16, kernel_size=7)")},
+        loses={"test_cbam_params"}),
 })
 
 # Found by a second outside tester: the reference's gate reached through a closure made at

@@ -16,8 +16,19 @@ import tempfile
 PORTABLE_KERNELS = {"ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+# One thread per process. The tests already run in parallel processes (pytest-xdist's workers, one
+# per core, and the kernels and pools the round trip starts); PyTorch's default of one thread per core
+# in each of them oversubscribes the CPU, and its threads then wait on one another.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def pytest_configure(config):
     os.environ.setdefault("ATTN_COURSE_MINE", tempfile.mkdtemp(prefix="attn-course-mine-"))
+    for name, value in ONE_THREAD.items():   # inherited by every kernel and worker started later
+        os.environ.setdefault(name, value)
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _is_notebook_cell(item) -> bool:

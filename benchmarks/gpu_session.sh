@@ -16,6 +16,8 @@
 #   bench-graphs        the element-wise family's forward compiled with mode="reduce-overhead"
 #                       (CUDA graphs, no per-kernel launch cost) at 8×256×40×40
 #   bench-all           every module, eager and compiled, at 8×256×40×40
+#   timing-lab          notebook 12's GPU tables, written as RESULTS_DIR/gpu_results.json (copy it
+#                       to solutions/12_gpu_timing/, re-execute the notebook, attn-course release)
 #   compare-seed        against the source blog's snippets, if BLOG names its text dump
 #   notebooks           each solution notebook's code cells run top to bottom as one script
 # STEPS=name,name,... runs only those steps; LIMIT_<STEP> overrides a step's limit in seconds.
@@ -48,6 +50,7 @@ step bench-large "${LIMIT_LARGE:-120}" python3 benchmarks/bench_modules.py --dev
 step bench-graphs "${LIMIT_GRAPHS:-90}" python3 benchmarks/bench_modules.py --device cuda \
     --keys "$elementwise" --forward-only --compile-mode reduce-overhead --min-run-time 0.2
 step bench-all "${LIMIT_ALL:-150}" python3 benchmarks/bench_modules.py --device cuda --min-run-time 0.2
+step timing-lab "${LIMIT_TIMING_LAB:-420}" python3 benchmarks/timing_lab_gpu.py --out "$out/gpu_results.json"
 if [ -n "${BLOG:-}" ]; then
     step compare-seed "${LIMIT_SEED:-90}" python3 benchmarks/compare_seed.py --device cuda \
         --blog "$BLOG" --repeats 5

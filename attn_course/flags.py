@@ -4,7 +4,8 @@
 test cells, which nbgrader restores from the source before grading) and reports, per cell:
 
 * ``imports-reference``: the course's reference library or its factory is imported or used
-  (``attn_course.modules``, ``create_attention``, ``attention_class``, ``attn_course.models``);
+  (``attn_course.modules``, ``create_attention``, ``attention_class``, ``attn_course.models``,
+  ``attn_course.detection``, whose metrics are the capstone's answers);
 * ``patches-module``: an attribute of an imported module or class is assigned or deleted
   (``torch.allclose = ...``, ``checks.check_close = ...``), or ``setattr`` / ``sys.modules`` is used;
 * ``rebinds-name``: a name the tests rely on (``torch``, ``checks``, a built-in such as
@@ -34,8 +35,8 @@ from pathlib import Path
 __all__ = ["scan_notebook", "scan_source"]
 
 _REFERENCE_MODULES = ("attn_course.modules", "attn_course.models", "attn_course.registry",
-                      "attn_course.mine")
-_REFERENCE_NAMES = {"create_attention", "attention_class", "modules", "models", "registry"}
+                      "attn_course.mine", "attn_course.detection")
+_REFERENCE_NAMES = {"create_attention", "attention_class", "modules", "models", "registry", "detection"}
 _GUARDED_NAMES = {"torch", "nn", "F", "checks", "attn_course", "get_ipython"} | {
     name for name in dir(builtins) if not name.startswith("_") and name[0].islower()}
 _ALWAYS_MODULES = ("torch", "nn", "F", "checks", "attn_course", "einops", "builtins", "sys", "os",
@@ -122,7 +123,7 @@ def scan_source(source: str, module_names=frozenset(), test_names=frozenset()) -
 
 def _scan_text(source: str) -> list[str]:
     kinds = set()
-    if re.search(r"attn_course\.(modules|models|registry)|create_attention|attention_class", source):
+    if re.search(r"attn_course\.(modules|models|registry|detection)|create_attention|attention_class", source):
         kinds.add("imports-reference")
     if re.search(r"get_ipython|showtraceback|excepthook|settrace|setprofile", source):
         kinds.add("ipython-internals")
@@ -190,7 +191,7 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Constant(self, node):
         if isinstance(node.value, str) and re.search(
-                r"attn_course\.(modules|models|registry)", node.value):
+                r"attn_course\.(modules|models|registry|detection)", node.value):
             self.kinds.add("imports-reference")  # importlib.import_module("attn_course.modules...")
 
     # patching

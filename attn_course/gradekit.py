@@ -37,7 +37,7 @@ __all__ = ["fresh", "Kit", "GradingIntegrityError"]
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _THIS_FILE = os.path.join(_PACKAGE_DIR, "gradekit.py")
 # The reference library: a student's graded code must not run any of it.
-_REFERENCE_PARTS = ("modules", "models", "registry.py", "mine.py")
+_REFERENCE_PARTS = ("modules", "models", "registry.py", "mine.py", "detection")
 _CELL_FILE = re.compile(r"(^<ipython-input-\d+-[0-9a-f]+>$)|([\\/]ipykernel_\d+[\\/]\d+\.py$)")
 
 # Names a hidden test reads from the notebook's namespace, and what they must be. (Other names,

@@ -240,12 +240,16 @@ class RealDevice:
 
     def __init__(self, device: torch.device):
         self.device = device
-        if device.type == "cuda":
-            self.name = f"{device} ({torch.cuda.get_device_name(device)})"
-        elif device.type == "mps":
-            self.name = "mps (Apple GPU)"
-        else:
-            self.name = f"cpu ({torch.get_num_threads()} threads)"
+
+    @property
+    def name(self) -> str:
+        """The device in words; on a CPU with the thread count in force now, not at creation."""
+        if self.device.type == "cuda":
+            return f"{self.device} ({torch.cuda.get_device_name(self.device)})"
+        if self.device.type == "mps":
+            return "mps (Apple GPU)"
+        threads = torch.get_num_threads()
+        return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
 
     def __repr__(self) -> str:
         return f"RealDevice({self.name!r})"

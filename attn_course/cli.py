@@ -1,8 +1,8 @@
 """`attn-course`: the instructor's commands.
 
     attn-course release                       regenerate notebooks/ from solutions/
-    attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/
-    attn-course feedback --workdir grading/ --out feedback/
+    attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/ [--jobs N]
+    attn-course feedback --workdir grading/ --out feedback/ [--show-hidden-tests]
     attn-course lab student | instructor      which of nbgrader's tools JupyterLab shows
 """
 
@@ -28,10 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--csv", default="grades.csv", help="score table to write (default: %(default)s)")
     grade.add_argument("--workdir", default="grading",
                        help="scratch course folder, kept for `feedback` (default: %(default)s)")
+    grade.add_argument("--jobs", "-j", type=int, default=1,
+                       help="autograde this many submissions at once, each in its own process "
+                            "(default: %(default)s)")
 
     feedback = commands.add_parser("feedback", help="HTML feedback for a graded workdir")
     feedback.add_argument("--workdir", default="grading", help="the folder `grade` used")
     feedback.add_argument("--out", default="feedback", help="where to copy the reports")
+    feedback.add_argument("--show-hidden-tests", action="store_true",
+                          help="keep the hidden tests' code in the reports (for the instructor; "
+                               "by default it is left out)")
     lab = commands.add_parser("lab", help="show a student's or an instructor's nbgrader tools in Lab")
     lab.add_argument("role", choices=["student", "instructor"])
     return parser
@@ -44,10 +50,14 @@ def main(argv=None) -> int:
             for path in grading.release(args.root, args.assignments or None):
                 print(f"wrote {path}")
         elif args.command == "grade":
-            scores = grading.grade(args.submissions, args.root, args.workdir, args.csv)
+            if args.jobs < 1:
+                raise grading.CourseError(f"--jobs must be 1 or more, not {args.jobs}")
+            scores = grading.grade(args.submissions, args.root, args.workdir, args.csv,
+                                   jobs=args.jobs, progress=sys.stderr)
             for s in scores:
                 flagged = f"  flagged: {s.flags}" if s.flags else ""
-                print(f"{s.student:20s} {s.assignment:24s} {s.score:g} / {s.max_score:g}{flagged}")
+                noted = f"  {s.note}" if s.note else ""
+                print(f"{s.student:20s} {s.assignment:24s} {s.score:g} / {s.max_score:g}{flagged}{noted}")
             print(f"wrote {args.csv}")
         elif args.command == "lab":
             from .labsetup import configure
@@ -57,7 +67,8 @@ def main(argv=None) -> int:
             print(f"JupyterLab in this environment now shows the {args.role}'s nbgrader tools "
                   "(restart Lab if it is running)")
         elif args.command == "feedback":
-            for path in grading.feedback(args.workdir, args.root, args.out):
+            for path in grading.feedback(args.workdir, args.root, args.out,
+                                         show_hidden_tests=args.show_hidden_tests):
                 print(f"wrote {path}")
     except grading.CourseError as error:
         print(f"attn-course: {error}", file=sys.stderr)

@@ -41,6 +41,7 @@ class NotebookScore:
     max_score: float
     failed_cells: str  # grade ids of graded cells that did not get full points, ";"-separated
     flags: str = ""    # code worth a human look (attn_course.flags), "; "-separated
+    note: str = ""     # why the submission could not be graded (then it scores 0), else empty
 
 
 def _course_root(root) -> Path:
@@ -122,7 +123,7 @@ def release(root=".", only: list[str] | None = None) -> list[Path]:
 
 
 def grade(submissions, root=".", workdir=None, csv_path=None,
-          cell_timeout: int | None = None) -> list[NotebookScore]:
+          cell_timeout: int | None = None, jobs: int = 1, progress=None) -> list[NotebookScore]:
     """Autograde every ``<student>/<assignment>/`` folder under ``submissions``.
 
     Args:
@@ -133,6 +134,12 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
             a copy of ``submissions``, which is never modified.
         csv_path: where to write the score table (one row per student and notebook).
         cell_timeout: seconds a cell may run before it is interrupted (default: nbgrader_config.py).
+        jobs: how many submissions to autograde at once, each in its own worker process
+            (attn_course.grading_parallel); scores, CSV and workdir are the same as with 1.
+        progress: a stream (e.g. ``sys.stderr``) for a status line with counts and time left.
+
+    A submission nbgrader cannot autograde (malformed or missing notebook) scores 0 with a
+    ``note``; it never stops the others.
     """
     root = _course_root(root)
     submissions = Path(submissions).resolve()
@@ -150,10 +157,10 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
         api = _api(cfg)
         for name in sorted({a for _, a in todo}):
             _check(api.generate_assignment(name, force=True), f"register {name} in the gradebook")
-        for student, name in todo:
-            _check(api.autograde(name, student, force=True, create=True),
-                   f"autograde {student}/{name}")
-        scores = _read_scores(api, todo)
+        from .grading_parallel import autograde_all
+
+        notes = autograde_all(api, todo, root, jobs, cell_timeout, progress)
+        scores = _read_scores(api, todo, notes)
     if csv_path:
         write_scores_csv(scores, csv_path)
     return scores
@@ -196,21 +203,29 @@ def _scratch_folder(workdir) -> Path:
     return work
 
 
-def _read_scores(api, todo) -> list[NotebookScore]:
-    from nbgrader.api import Gradebook
+def _read_scores(api, todo, notes=None) -> list[NotebookScore]:
+    from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
     submitted = Path(api.coursedir.root) / "submitted"
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
         for student, name in todo:
-            submission = gb.find_submission(name, student)
+            note = (notes or {}).get((student, name), "")
+            try:
+                submission = gb.find_submission(name, student)
+            except MissingEntry:  # nbgrader found nothing to grade: zero in every notebook
+                for nb in sorted(gb.find_assignment(name).notebooks, key=lambda n: n.name):
+                    lost = sorted(g.name for g in nb.grade_cells if g.max_score)
+                    rows.append(NotebookScore(student, name, nb.name, 0.0, float(nb.max_score),
+                                              ";".join(lost), "", note))
+                continue
             for nb in sorted(submission.notebooks, key=lambda n: n.name):
                 failed = sorted(g.name for g in nb.grades if g.max_score and g.score < g.max_score)
                 path = submitted / student / name / f"{nb.name}.ipynb"
                 release = Path(api.coursedir.root) / "release" / name / f"{nb.name}.ipynb"
-                flagged = "; ".join(scan_notebook(path, release)) if path.is_file() else ""
+                flagged = "; ".join(scan_notebook(path, release)) if path.is_file() and not note else ""
                 rows.append(NotebookScore(student, name, nb.name, float(nb.score),
-                                          float(nb.max_score), ";".join(failed), flagged))
+                                          float(nb.max_score), ";".join(failed), flagged, note))
     return rows
 
 
@@ -247,18 +262,26 @@ def _add_flags_to_report(report: Path, submitted: Path) -> None:
     report.write_text(text, encoding="utf-8")
 
 
-def feedback(workdir, root=".", out=None) -> list[Path]:
+def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False) -> list[Path]:
     """nbgrader's ``generate_feedback`` for every graded submission in ``workdir``.
 
     Returns the HTML reports; with ``out`` they are also copied to ``out/<student>/<assignment>/``.
+    The reports leave out the hidden tests' code (and traceback lines quoting it) unless
+    ``show_hidden_tests``: they are made from a scrubbed copy (attn_course.feedback_report).
     """
     root = _course_root(root)
     work = Path(workdir).resolve()
     if not (work / "autograded").is_dir():
         raise CourseError(f"{work} holds no autograded submissions: run `attn-course grade "
                           f"SUBMISSIONS --workdir {workdir}` first")
+    graded = "autograded"
+    if not show_hidden_tests:
+        from .feedback_report import hide_hidden_tests
+
+        graded = hide_hidden_tests(work / "autograded", work / "autograded-for-feedback").name
     with _nbgrader_environment():
-        api = _api(_config(root, work, source_directory="source", release_directory="release"))
+        api = _api(_config(root, work, source_directory="source", release_directory="release",
+                           autograded_directory=graded))
         for student_dir in sorted(p for p in (work / "autograded").iterdir() if p.is_dir()):
             for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
                 _check(api.generate_feedback(assignment_dir.name, student_dir.name, force=True),

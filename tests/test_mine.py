@@ -59,13 +59,19 @@ class Kernel:
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
-    from jupyter_client.manager import start_new_kernel
+    from jupyter_client.manager import KernelManager
 
     env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
     env["ATTN_COURSE_MINE"] = str(tmp_path_factory.mktemp("unused"))
-    manager, client = start_new_kernel(kernel_name="python3", env=env,
-                                       cwd=str(tmp_path_factory.mktemp("kernel_cwd")))
+    # IPC sockets, not TCP ports: a free port picked here can be taken by one of the kernels that
+    # other test processes start at the same moment ("Address already in use").
+    manager = KernelManager(kernel_name="python3", transport="ipc",
+                            ip=str(tmp_path_factory.mktemp("ipc") / "kernel"))
+    manager.start_kernel(env=env, cwd=str(tmp_path_factory.mktemp("kernel_cwd")))
+    client = manager.client()
+    client.start_channels()
     try:
+        client.wait_for_ready(timeout=60)
         k = Kernel(manager, client)
         k.run("""
             import torch

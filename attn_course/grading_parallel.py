@@ -59,15 +59,27 @@ def _clock(seconds: float) -> str:
         else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def autograde_one(api, student: str, name: str) -> str:
-    """nbgrader's autograde of ``student``/``name``; returns "" or why it could not be graded."""
-    try:
-        result = api.autograde(name, student, force=True, create=True)
-    except Exception as error:  # noqa: BLE001 (one student's failure must not stop the class)
-        result = {"success": False, "error": f"{type(error).__name__}: {error}"}
-    if result.get("success"):
-        return ""
-    return _failure_note(Path(api.coursedir.root) / "submitted" / student / name, result)
+def autograde_one(api, student: str, name: str, attempts: int = 2) -> str:
+    """nbgrader's autograde of ``student``/``name``; returns "" or why it could not be graded.
+
+    A failure that is not the submission's (its notebooks are there and readable, e.g. a kernel
+    that could not start because another worker took its port) is retried once before the
+    submission is given up as ungraded.
+    """
+    for _ in range(attempts):
+        try:
+            result = api.autograde(name, student, force=True, create=True)
+        except Exception as error:  # noqa: BLE001 (one student's failure must not stop the class)
+            result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+        if result.get("success"):
+            return ""
+        note = _failure_note(Path(api.coursedir.root) / "submitted" / student / name, result)
+        if not note.startswith(_NOT_THE_SUBMISSION):
+            return note   # missing or unreadable: trying again changes nothing
+    return note
+
+
+_NOT_THE_SUBMISSION = "not graded: nbgrader could not autograde it"
 
 
 def _failure_note(folder: Path, result: dict) -> str:
@@ -84,7 +96,7 @@ def _failure_note(folder: Path, result: dict) -> str:
             return f"not graded: {path.name} is not a readable notebook ({type(error).__name__}: {first})"
     lines = [line.strip() for line in (result.get("error") or result.get("log") or "").splitlines()
              if line.strip()]
-    return "not graded: nbgrader could not autograde it: " + (lines[-1][:300] if lines else "no reason given")
+    return f"{_NOT_THE_SUBMISSION}: " + (lines[-1][:300] if lines else "no reason given")
 
 
 def autograde_all(api, todo, root: Path, jobs: int = 1, cell_timeout=None, progress=None) -> dict:

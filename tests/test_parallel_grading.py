@@ -112,3 +112,35 @@ def test_progress_line(tmp_path):
 def test_jobs_must_be_positive(capsys):
     assert main(["--root", str(ROOT), "grade", str(ROOT), "--jobs", "0"]) == 2
     assert "--jobs must be 1 or more" in capsys.readouterr().err
+
+
+class _FlakyApi:
+    """nbgrader's API as far as autograde_one uses it: fails ``failures`` times, then succeeds."""
+
+    def __init__(self, root, failures):
+        import types
+
+        self.coursedir = types.SimpleNamespace(root=str(root))
+        self.failures, self.calls = failures, 0
+
+    def autograde(self, name, student, force, create):
+        self.calls += 1
+        if self.calls <= self.failures:
+            return {"success": False, "error": "zmq.error.ZMQError: Address already in use"}
+        return {"success": True}
+
+
+def test_a_failure_that_is_not_the_submissions_is_retried_once(tmp_path):
+    from attn_course.grading_parallel import autograde_one
+
+    folder = tmp_path / "submitted" / "ada" / "01_se"
+    folder.mkdir(parents=True)
+    (folder / "01_se.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    once = _FlakyApi(tmp_path, failures=1)
+    assert autograde_one(once, "ada", "01_se") == "" and once.calls == 2
+    always = _FlakyApi(tmp_path, failures=5)
+    note = autograde_one(always, "ada", "01_se")
+    assert always.calls == 2 and "Address already in use" in note
+    (folder / "01_se.ipynb").unlink()
+    missing = _FlakyApi(tmp_path, failures=5)
+    assert "no notebook" in autograde_one(missing, "ada", "01_se") and missing.calls == 1

@@ -15,19 +15,31 @@ controls the code of the test cells themselves, so only a check from outside can
 own ``Execute``, which reads the kernel's execute reply; the hidden tests themselves refuse to run in
 a kernel whose grading code was replaced, see :mod:`attn_course.gradekit`.)
 
+Each kernel starts through :class:`CappedKernelManager`, under the caps of
+:mod:`attn_course.kernel_caps` (memory, file size, processes), and whatever it leaves running is
+killed when it shuts down: a submission that eats memory, fills the disk or forks loses its own
+cells, never another student's grading.
+
 ``nbgrader_config.py`` puts it in place of nbgrader's ``Execute`` for ``nbgrader autograde``.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
+import uuid
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
-__all__ = ["GuardedExecute", "KERNEL_DIED", "TAMPERED"]
+from . import kernel_caps
+
+__all__ = ["CappedKernelManager", "GuardedExecute", "KERNEL_DIED", "TAMPERED"]
 
 KERNEL_DIED = "KernelDied"
 TAMPERED = "GradingIntegrityError"
@@ -43,9 +55,42 @@ def _is_graded(cell) -> bool:
     return bool(meta.get("grade") and meta.get("points"))
 
 
+class CappedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start under :mod:`attn_course.kernel_caps` and leave nothing
+    running after their shutdown."""
+
+    memory_limit = Integer(4 * 2**30, help="bytes of heap (RLIMIT_DATA) a kernel may use; 0: no cap"
+                           ).tag(config=True)
+    file_size_limit = Integer(256 * 2**20, help="largest file (bytes) a kernel may write; 0: no cap"
+                              ).tag(config=True)
+    task_limit = Integer(256, help="processes and threads a kernel may run at once; 0: no cap"
+                         ).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        self._cap_group = f"kernel-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return [sys.executable, str(kernel_caps.LAUNCHER),
+                "--memory", str(self.memory_limit), "--file-size", str(self.file_size_limit),
+                "--tasks", str(self.task_limit), "--group", self._cap_group, "--", *command]
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        pgid = getattr(self.provisioner, "pgid", None) if self.provisioner else None
+        await super()._async_cleanup_resources(restart=restart)
+        group = getattr(self, "_cap_group", None)
+        if group and not restart:
+            kernel_caps.kill_group(group, pgid)
+
+    cleanup_resources = _async_cleanup_resources  # what shutdown_kernel and nbclient call
+
+
 class GuardedExecute(Execute):
     """nbgrader's ``Execute``, with a check from outside the kernel before each graded cell (see the
-    module docstring); after the kernel dies, every remaining code cell records an error."""
+    module docstring); after the kernel dies, every remaining code cell records an error. Its
+    kernels are :class:`CappedKernelManager`'s."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", CappedKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None

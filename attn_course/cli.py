@@ -1,7 +1,7 @@
 """`attn-course`: the instructor's commands.
 
     attn-course release                       regenerate notebooks/ from solutions/
-    attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/ [--jobs N]
+    attn-course grade SUBMISSIONS --csv grades.csv --workdir grading/ [--jobs N] [--resume]
     attn-course feedback --workdir grading/ --out feedback/ [--show-hidden-tests]
     attn-course lab student | instructor      which of nbgrader's tools JupyterLab shows
 """
@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import grading
@@ -31,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", "-j", type=int, default=1,
                        help="autograde this many submissions at once, each in its own process "
                             "(default: %(default)s)")
+    grade.add_argument("--resume", action="store_true",
+                       help="go on with the stopped run in --workdir without regrading what it "
+                            "finished")
+    grade.add_argument("--db-url", default=os.environ.get("ATTN_COURSE_DB_URL"),
+                       help="the course gradebook as a database URL, e.g. postgresql://host/course "
+                            "(default: $ATTN_COURSE_DB_URL, else gradebook.db in --workdir)")
 
     feedback = commands.add_parser("feedback", help="HTML feedback for a graded workdir")
     feedback.add_argument("--workdir", default="grading", help="the folder `grade` used")
@@ -38,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--show-hidden-tests", action="store_true",
                           help="keep the hidden tests' code in the reports (for the instructor; "
                                "by default it is left out)")
+    feedback.add_argument("--db-url", default=os.environ.get("ATTN_COURSE_DB_URL"),
+                          help="the gradebook `grade` wrote to, if not the workdir's "
+                               "(default: $ATTN_COURSE_DB_URL)")
     lab = commands.add_parser("lab", help="show a student's or an instructor's nbgrader tools in Lab")
     lab.add_argument("role", choices=["student", "instructor"])
     return parser
@@ -53,7 +63,8 @@ def main(argv=None) -> int:
             if args.jobs < 1:
                 raise grading.CourseError(f"--jobs must be 1 or more, not {args.jobs}")
             scores = grading.grade(args.submissions, args.root, args.workdir, args.csv,
-                                   jobs=args.jobs, progress=sys.stderr)
+                                   jobs=args.jobs, progress=sys.stderr, resume=args.resume,
+                                   db_url=args.db_url)
             for s in scores:
                 flagged = f"  flagged: {s.flags}" if s.flags else ""
                 noted = f"  {s.note}" if s.note else ""
@@ -68,7 +79,8 @@ def main(argv=None) -> int:
                   "(restart Lab if it is running)")
         elif args.command == "feedback":
             for path in grading.feedback(args.workdir, args.root, args.out,
-                                         show_hidden_tests=args.show_hidden_tests):
+                                         show_hidden_tests=args.show_hidden_tests,
+                                         db_url=args.db_url):
                 print(f"wrote {path}")
     except grading.CourseError as error:
         print(f"attn-course: {error}", file=sys.stderr)

@@ -123,43 +123,73 @@ def release(root=".", only: list[str] | None = None) -> list[Path]:
 
 
 def grade(submissions, root=".", workdir=None, csv_path=None,
-          cell_timeout: int | None = None, jobs: int = 1, progress=None) -> list[NotebookScore]:
+          cell_timeout: int | None = None, jobs: int = 1, progress=None,
+          resume: bool = False, db_url: str | None = None) -> list[NotebookScore]:
     """Autograde every ``<student>/<assignment>/`` folder under ``submissions``.
 
     Args:
         submissions: folder laid out as ``<student>/<assignment>/<notebook>.ipynb``.
         root: the course folder (with ``solutions/`` and ``nbgrader_config.py``).
         workdir: scratch course folder kept for ``feedback`` (a new temporary folder if None): it
-            must be new, empty, or made by an earlier ``grade``, and is emptied first; it receives
-            a copy of ``submissions``, which is never modified.
+            must be new, empty, or made by an earlier ``grade``, and is emptied first (unless
+            ``resume``); it receives a copy of ``submissions``, which is never modified.
         csv_path: where to write the score table (one row per student and notebook).
         cell_timeout: seconds a cell may run before it is interrupted (default: nbgrader_config.py).
         jobs: how many submissions to autograde at once, each in its own worker process
-            (attn_course.grading_parallel); scores, CSV and workdir are the same as with 1.
+            (attn_course.grading_parallel); scores, CSV and workdir are the same for every N.
         progress: a stream (e.g. ``sys.stderr``) for a status line with counts and time left.
+        resume: go on with the stopped run in ``workdir``: the submissions it finished are not
+            graded again (the course's solutions must be unchanged since).
+        db_url: the course gradebook, any database URL nbgrader accepts (e.g.
+            ``postgresql://user@host/course``); default: ``gradebook.db`` (SQLite) in the workdir.
 
     A submission nbgrader cannot autograde (malformed or missing notebook) scores 0 with a
     ``note``; it never stops the others.
     """
+    from sqlalchemy import create_engine
+
+    from .gradebook_merge import make_template
+    from .grading_parallel import TEMPLATE, autograde_all, read_journal
+
     root = _course_root(root)
     submissions = Path(submissions).resolve()
     if not submissions.is_dir():
         raise CourseError(f"submissions folder {submissions} does not exist")
+    if jobs < 1:
+        raise CourseError(f"jobs must be 1 or more, not {jobs}")
     todo = _submissions_to_grade(submissions, set(assignments(root)))
-    work = _scratch_folder(workdir)
-    shutil.copytree(root / "solutions", work / "source")
-    shutil.copytree(submissions, work / "submitted")
+    if resume:
+        work, done = _resumable_folder(workdir, root)
+    else:
+        work, done = _scratch_folder(workdir), {}
+        shutil.copytree(root / "solutions", work / "source")
+        (work / _SOLUTIONS_DIGEST).write_text(_digest(root / "solutions"))
+    remaining = [pair for pair in todo if pair not in done]
+    for student, name in remaining:  # a fresh copy: the instructor's folder is never written to
+        target = work / "submitted" / student / name
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(submissions / student / name, target)
 
     with _nbgrader_environment():
         cfg = _config(root, work, source_directory="source", release_directory="release")
+        if db_url:
+            cfg.CourseDirectory.db_url = db_url
         if cell_timeout is not None:
             cfg.Execute.timeout = cell_timeout
         api = _api(cfg)
         for name in sorted({a for _, a in todo}):
             _check(api.generate_assignment(name, force=True), f"register {name} in the gradebook")
-        from .grading_parallel import autograde_all
-
-        notes = autograde_all(api, todo, root, jobs, cell_timeout, progress)
+        course_url = api.coursedir.db_url
+        make_template(course_url, work / TEMPLATE)
+        if resume and progress is not None:
+            print(f"resuming: {len(todo) - len(remaining)} of {len(todo)} submissions were graded "
+                  "before; grading the rest", file=progress, flush=True)
+        engine = create_engine(course_url)
+        try:
+            autograde_all(work, engine, remaining, root, jobs, cell_timeout, progress)
+        finally:
+            engine.dispose()
+        notes = {pair: note for pair, note in read_journal(work).items() if pair in set(todo)}
         scores = _read_scores(api, todo, notes)
     if csv_path:
         write_scores_csv(scores, csv_path)
@@ -167,6 +197,36 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
 
 
 _WORKDIR_MARK = ".attn-course-workdir"
+_SOLUTIONS_DIGEST = "solutions.sha256"
+
+
+def _digest(folder: Path) -> str:
+    """A hash of every file under ``folder`` (names and bytes), to tell whether it changed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _resumable_folder(workdir, root: Path) -> tuple[Path, dict]:
+    """The workdir of a stopped run and what it finished; refuses one that cannot be resumed."""
+    from .grading_parallel import read_journal
+
+    if workdir is None:
+        raise CourseError("resume needs the --workdir of the run to go on with")
+    work = Path(workdir).resolve()
+    if not (work / _WORKDIR_MARK).exists() or not (work / _SOLUTIONS_DIGEST).is_file():
+        raise CourseError(f"{work} holds no run of `attn-course grade` to resume; "
+                          "grade without --resume")
+    if (work / _SOLUTIONS_DIGEST).read_text().strip() != _digest(root / "solutions"):
+        raise CourseError(f"the course's solutions/ changed since the run in {work} started, so "
+                          "its grades would not match the rest: grade without --resume")
+    return work, read_journal(work)
 
 
 def _submissions_to_grade(submissions: Path, known: set[str]) -> list[tuple[str, str]]:
@@ -262,12 +322,15 @@ def _add_flags_to_report(report: Path, submitted: Path) -> None:
     report.write_text(text, encoding="utf-8")
 
 
-def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False) -> list[Path]:
+def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False,
+             db_url: str | None = None) -> list[Path]:
     """nbgrader's ``generate_feedback`` for every graded submission in ``workdir``.
 
     Returns the HTML reports; with ``out`` they are also copied to ``out/<student>/<assignment>/``.
     The reports leave out the hidden tests' code (and traceback lines quoting it) unless
-    ``show_hidden_tests``: they are made from a scrubbed copy (attn_course.feedback_report).
+    ``show_hidden_tests``: they are made from a scrubbed copy (attn_course.feedback_report). Their
+    equations are MathML, so they render without a network connection (attn_course.feedback_math).
+    ``db_url``: the course gradebook that ``grade`` wrote to, if not the workdir's SQLite one.
     """
     root = _course_root(root)
     work = Path(workdir).resolve()
@@ -280,16 +343,26 @@ def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False) -> li
 
         graded = hide_hidden_tests(work / "autograded", work / "autograded-for-feedback").name
     with _nbgrader_environment():
-        api = _api(_config(root, work, source_directory="source", release_directory="release",
-                           autograded_directory=graded))
+        cfg = _config(root, work, source_directory="source", release_directory="release",
+                      autograded_directory=graded)
+        if show_hidden_tests:  # nbgrader_config.py hides them in nbgrader's own feedback step too
+            from .feedback_nbgrader import configure
+
+            configure(cfg, hide_hidden_tests=False)
+        if db_url:
+            cfg.CourseDirectory.db_url = db_url
+        api = _api(cfg)
         for student_dir in sorted(p for p in (work / "autograded").iterdir() if p.is_dir()):
             for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
                 _check(api.generate_feedback(assignment_dir.name, student_dir.name, force=True),
                        f"generate feedback for {student_dir.name}/{assignment_dir.name}")
     reports = sorted((work / "feedback").glob("*/*/*.html"))
+    from .feedback_math import offline_math
+
     for report in reports:
         _add_flags_to_report(report, work / "submitted" / report.parent.parent.name /
                              report.parent.name / f"{report.stem}.ipynb")
+        report.write_text(offline_math(report.read_text(encoding="utf-8")), encoding="utf-8")
     if out:
         out = Path(out)
         for report in reports:

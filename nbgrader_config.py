@@ -26,3 +26,9 @@ c.Execute.interrupt_on_timeout = True
 from attn_course.autograde import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
+# Feedback a course can hand out every term, also from the formgrader's button: the hidden tests'
+# code stays out of the report and its equations render offline; see attn_course/feedback_nbgrader.py.
+from attn_course.feedback_nbgrader import configure as configure_feedback  # noqa: E402
+
+configure_feedback(c)

@@ -17,26 +17,11 @@ from attn_course.cli import main
 from attn_course.feedback_report import BEGIN, END, hide_in_notebook
 
 from .grading import cases_01_se
-from .grading.harness import ROOT, write_submission
+from .grading.harness import ROOT, hidden_test_lines, write_submission
 
 pytestmark = pytest.mark.slow
 
 WRONG = "no_error_for_reduction_zero"  # fails a hidden check of test_se_structure (2 points)
-
-
-def _hidden_lines(notebook) -> set[str]:
-    """The solution notebook's hidden-test lines that no visible line contains."""
-    nb = nbformat.read(notebook, as_version=4)
-    visible, hidden = set(), set()
-    for cell in nb.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            inside = inside or BEGIN in line
-            (hidden if inside else visible).add(line.strip())
-            inside = inside and END not in line
-    shown = "\n".join(visible)
-    return {line for line in hidden if line and line not in shown and BEGIN not in line
-            and END not in line}
 
 
 def _text(report) -> str:
@@ -66,7 +51,7 @@ def test_feedback_leaves_the_hidden_tests_out(graded, tmp_path):
     autograded = graded / "work" / "autograded" / "ada" / "01_se" / "01_se.ipynb"
     before = autograded.read_bytes()
     text = _text(_feedback(graded, tmp_path))
-    hidden = _hidden_lines(ROOT / "solutions" / "01_se" / "01_se.ipynb")
+    hidden = hidden_test_lines(ROOT / "solutions" / "01_se" / "01_se.ipynb")
     assert len(hidden) > 40
     leaked = sorted(line for line in hidden if line in text)
     assert not leaked, f"hidden test lines in the feedback: {leaked[:5]}"
@@ -82,7 +67,7 @@ def test_feedback_leaves_the_hidden_tests_out(graded, tmp_path):
 
 def test_show_hidden_tests_keeps_them_for_the_instructor(graded, tmp_path):
     text = _text(_feedback(graded, tmp_path, "--show-hidden-tests"))
-    hidden = _hidden_lines(ROOT / "solutions" / "01_se" / "01_se.ipynb")
+    hidden = hidden_test_lines(ROOT / "solutions" / "01_se" / "01_se.ipynb")
     assert not sorted(line for line in hidden if line not in text)
     assert "Score: 12.0 / 14.0" in text and "(hidden test)" not in text
 
@@ -107,3 +92,35 @@ def test_traceback_lines_of_hidden_tests_are_replaced():
     assert "secret" not in traceback and "HIDDEN" not in traceback
     assert "      2-3 (hidden test)" in traceback and "----> 4 (hidden test)" in traceback
     assert "assert 1 == 1" in traceback and "off by one" in traceback
+
+
+def test_the_report_renders_its_equations_offline(graded, tmp_path):
+    """No MathJax from a CDN: every equation of the notebook's text is MathML in the report."""
+    page = _feedback(graded, tmp_path).read_text(encoding="utf-8")
+    assert "mathjax" not in page.lower() and "cdnjs" not in page
+    assert "<script src=" not in page.replace(" ", "")   # nothing loaded from anywhere
+    solution = nbformat.read(ROOT / "solutions" / "01_se" / "01_se.ipynb", as_version=4)
+    text = "\n".join(re.sub(r"`[^`]*`", "", c.source) for c in solution.cells
+                     if c.cell_type == "markdown")
+    equations = re.findall(r"\$\$.+?\$\$|\$[^$]+\$", text, flags=re.S)
+    assert len(equations) >= 4 and page.count("<math ") == len(equations)
+    prose = re.sub(r"<(pre|code|script|style)\b.*?</\1>", "", page, flags=re.S)
+    assert "$" not in re.sub(r"<math .*?</math>", "", prose, flags=re.S)  # no raw TeX left
+    # the squeeze equation, z_c = 1/(HW) sum sum x: a fraction and two sums with limits
+    squeeze = next(m for m in re.findall(r"<math .*?</math>", page, flags=re.S) if "<mfrac>" in m)
+    assert squeeze.count("&#x02211;") == 2 and 'display="block"' in squeeze
+
+
+def test_offline_math_leaves_code_and_prices_alone():
+    from attn_course.feedback_math import offline_math
+
+    page = ('<html><head><!-- Load mathjax -->\n<script src="https://cdn.example/mathjax/2.7/MathJax.js">'
+            ' </script></head><body><p>Gate $\\sigma(x)$ and $$\\frac{a}{b}$$, \\(y^2\\).</p>'
+            '<pre>cost = "$5 and $6"</pre><code>$x$</code><p>It costs $5 and $6.</p>'
+            '<p>Broken $\\frac{1}{$ stays.</p></body></html>')
+    out = offline_math(page)
+    assert "mathjax" not in out.lower()
+    assert out.count("<math ") == 3 and out.count('display="block"') == 1
+    assert '<pre>cost = "$5 and $6"</pre><code>$x$</code>' in out
+    assert "It costs $5 and $6." in out
+    assert "Broken $\\frac{1}{$ stays." in out

@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 
 from attn_course import grading
+from attn_course.feedback_report import BEGIN, END
 
 ROOT = Path(__file__).resolve().parents[2]
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
@@ -198,3 +199,19 @@ def names_borrowed_by_graded_cells(assignment: str) -> dict[str, set[str]]:
         else:
             elsewhere |= defined(tree)
     return borrowed
+
+
+def hidden_test_lines(notebook) -> set[str]:
+    """The solution notebook's hidden-test lines that no visible line contains (what a report
+    must not show; a line that is also part of a visible one may appear)."""
+    nb = nbformat.read(notebook, as_version=4)
+    visible, hidden = set(), set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            inside = inside or BEGIN in line
+            (hidden if inside else visible).add(line.strip())
+            inside = inside and END not in line
+    shown = "\n".join(visible)
+    return {line for line in hidden if line and line not in shown and BEGIN not in line
+            and END not in line}

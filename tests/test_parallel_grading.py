@@ -1,45 +1,42 @@
-"""`attn-course grade --jobs N`: the same scores, CSV, gradebook and workdir as a serial run, and a
-submission nbgrader cannot read costs its own student the points, never the class its grading."""
+"""`attn-course grade --jobs N` on the generated class (benchmarks/grading_throughput.py, which
+grades it with ``--jobs 2``): the same scores, CSV, gradebook and workdir as a serial run, the
+kinds scored as they should be, and the benchmark's figures computed from what it measured."""
 
 import csv
-import shutil
+import importlib.util
+import json
 from pathlib import Path
 
 import pytest
 
 from attn_course import grading
 from attn_course.cli import main
-from tests.grading.cases_01_se import WRONG
-from tests.grading.harness import write_submission
+from tests.grading.make_class import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
-WRONG_CASE = sorted(WRONG)[0]
+BENCH = ROOT / "benchmarks" / "grading_throughput.py"
+TINY = "01_se"   # one of the quickest notebooks to grade
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """One small class graded twice through the command line: ``--jobs 1`` and ``--jobs 2``."""
+    """The generated class of one notebook, graded by the benchmark with ``--jobs 2``, and again
+    through the command line with ``--jobs 1``."""
+    spec = importlib.util.spec_from_file_location("grading_throughput", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
     tmp = tmp_path_factory.mktemp("parallel")
-    course = tmp / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / "01_se", course / "solutions" / "01_se")
-    subs = tmp / "subs"
-    write_submission(subs, "ada", "01_se", {})                    # the solution
-    write_submission(subs, "bob", "01_se", WRONG[WRONG_CASE])     # one wrong answer
-    (subs / "cyd" / "01_se").mkdir(parents=True)                  # not JSON at all
-    (subs / "cyd" / "01_se" / "01_se.ipynb").write_text('{"cells": [')
-    (subs / "dee" / "01_se").mkdir(parents=True)                  # no notebook handed in
-    (subs / "dee" / "01_se" / "notes.txt").write_text("forgot to attach it")
+    out = tmp / "throughput.json"
+    assert bench.main(["--only", TINY, "--per-kind", "1", "--jobs", "2", "--json", str(out),
+                       "--keep", str(tmp / "bench")]) == 0
+    subs = tmp / "bench" / "submissions"
     before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
-    runs = {}
-    for jobs in (1, 2):
-        work, table = tmp / f"work{jobs}", tmp / f"grades{jobs}.csv"
-        assert main(["--root", str(course), "grade", str(subs), "--workdir", str(work),
-                     "--csv", str(table), "--jobs", str(jobs)]) == 0
-        runs[jobs] = work, table
+    work1, table1 = tmp / "work1", tmp / "grades1.csv"
+    assert main(["--root", str(ROOT), "grade", str(subs), "--workdir", str(work1),
+                 "--csv", str(table1), "--jobs", "1"]) == 0
     assert before == {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
-    return course, runs
+    runs = {1: (work1, table1), 2: (tmp / "bench" / "workdir", tmp / "bench" / "scores.csv")}
+    return json.loads(out.read_text()), runs
 
 
 def _rows(table):
@@ -77,22 +74,34 @@ def test_parallel_run_equals_the_serial_run(graded):
     assert not (work2 / ".workers").exists()
 
 
-def test_scores_and_notes(graded):
-    _, runs = graded
-    rows = {r["student"]: r for r in _rows(runs[2][1])}
-    assert list(rows) == ["ada", "bob", "cyd", "dee"]
-    assert rows["ada"]["score"] == rows["ada"]["max_score"] and not rows["ada"]["note"]
-    assert float(rows["bob"]["score"]) < float(rows["bob"]["max_score"]) and not rows["bob"]["note"]
-    assert float(rows["cyd"]["score"]) == 0 and "01_se.ipynb is not a readable notebook" in rows["cyd"]["note"]
-    assert float(rows["dee"]["score"]) == 0 and "no notebook" in rows["dee"]["note"]
-    assert rows["dee"]["max_score"] == rows["ada"]["max_score"]
-    assert rows["dee"]["failed_cells"] == rows["cyd"]["failed_cells"] != ""
+def test_the_generated_class_is_scored_as_its_kinds(graded):
+    result, runs = graded
+    rows = result["submissions"]
+    assert sorted(r["kind"] for r in rows) == sorted(KINDS)
+    for r in rows:
+        assert not r["note"], r
+        if r["kind"] == "correct":
+            assert r["score"] == r["max_score"] > 0, r
+        else:
+            assert r["score"] < r["max_score"], r
+        assert r["cells_s"] is not None and r["cells_s"] > 0
+    assert result["violations"] == []
+    table = {r["student"]: float(r["score"]) for r in _rows(runs[2][1])}
+    assert table == {r["student"]: r["score"] for r in rows}
+
+
+def test_the_benchmark_figures_follow_from_its_measurements(graded):
+    result, _ = graded
+    rate = result["gradings"] / (result["wall_s"] / 60) / min(2, result["cores"])
+    assert result["rate_per_core_per_min"] == pytest.approx(rate)
+    assert result["projection"]["minutes"] == pytest.approx(300 * 14 / (rate * 16))
 
 
 def test_feedback_works_on_a_parallel_workdir(graded, tmp_path):
-    course, runs = graded
-    reports = grading.feedback(runs[2][0], course, tmp_path / "fb")
-    assert sorted(p.parent.parent.name for p in reports) == ["ada", "bob"]
+    _, runs = graded
+    reports = grading.feedback(runs[2][0], ROOT, tmp_path / "fb")
+    assert sorted(p.parent.parent.name for p in reports) == sorted(
+        r["student"] for r in graded[0]["submissions"])
 
 
 def test_progress_line(tmp_path):

@@ -68,6 +68,7 @@ def _config(root: Path, workdir: Path, **directories):
         setattr(cfg.CourseDirectory, name, value)
     cfg.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
     cfg.Exchange.root = str(workdir / "exchange")
+    (workdir / "exchange").mkdir(parents=True, exist_ok=True)  # else nbgrader logs it as CRITICAL
     return cfg
 
 

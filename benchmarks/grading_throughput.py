@@ -38,7 +38,6 @@ import re
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -304,20 +303,12 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _commit() -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return commit + ("-dirty" if dirty else "")
-
-
 def provenance(argv=None) -> dict:
     import nbgrader
     import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from results import _commit  # the other benchmarks' provenance
 
     argv = sys.argv[1:] if argv is None else argv
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),

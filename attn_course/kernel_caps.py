@@ -39,7 +39,6 @@ import resource
 import signal
 import sys
 import time
-import uuid
 from pathlib import Path
 
 __all__ = ["apply_limits", "kill_group", "main", "sweep_orphans", "LAUNCHER"]
@@ -178,8 +177,8 @@ def main(argv=None) -> None:
         parser.error("expected the kernel's command after --")
     how = apply_limits(args.memory, args.file_size, args.tasks, args.group)
     if how == "none available":
-        print(f"attn_course kernel_caps: no task cap (root without a writable pids cgroup); "
-              f"memory and file size are capped", file=sys.stderr)
+        print("attn_course kernel_caps: no task cap (root without a writable pids cgroup); "
+              "memory and file size are capped", file=sys.stderr)
     os.execv(command[0] if os.path.isabs(command[0]) else _which(command[0]), command)
 
 

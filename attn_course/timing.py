@@ -17,7 +17,6 @@ times are CPU times. Notebooks shrink their problem sizes there with :func:`pick
 
 from __future__ import annotations
 
-import math
 import os
 import statistics
 import timeit

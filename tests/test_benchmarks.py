@@ -1,20 +1,16 @@
 """benchmarks/bench_modules.py: its byte model and its table, on tiny runs (never how fast anything is)."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_modules.py"
+from tests.benchmark_scripts import load
+
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_modules", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("bench_modules")
 
 
 def test_traffic_bytes_is_the_closed_form(bench):
@@ -58,9 +54,7 @@ def test_table_has_one_row_per_key(bench, capsys, forward_only):
 
 
 def test_results_sections_say_which_code_device_and_torch_made_them(tmp_path):
-    spec = importlib.util.spec_from_file_location("results", BENCH.with_name("results.py"))
-    results = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results)
+    results = load("results")
     target = tmp_path / "RESULTS.md"
     results.append_section("First", torch.device("cpu"), "| a |\n|---|\n| 1 |", path=target)
     results.append_section("Second", torch.device("cpu"), "| b |\n|---|\n| 2 |", path=target)

@@ -14,7 +14,7 @@ import pytest
 
 from attn_course import grading
 from attn_course.cli import main
-from attn_course.feedback_report import BEGIN, END, hide_in_notebook
+from attn_course.feedback_report import BEGIN, hide_in_notebook
 
 from .grading import cases_01_se
 from .grading.harness import ROOT, hidden_test_lines, write_submission

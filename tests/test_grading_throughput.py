@@ -1,23 +1,18 @@
 """benchmarks/grading_throughput.py and tests/grading/make_class.py: the generated class, its scores
 and the projection's arithmetic (never how fast anything is)."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
+from tests.benchmark_scripts import load
 from tests.grading.harness import needs_kernel
 from tests.grading.make_class import CRASH, KINDS, make_class, plan_class
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "grading_throughput.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("grading_throughput", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("grading_throughput")
 
 
 def test_projection_is_the_closed_form(bench):

@@ -3,7 +3,6 @@ grades it with ``--jobs 2``): the same scores, CSV, gradebook and workdir as a s
 kinds scored as they should be, and the benchmark's figures computed from what it measured."""
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import pytest
 
 from attn_course import grading
 from attn_course.cli import main
+from tests.benchmark_scripts import load
 from tests.grading.make_class import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = ROOT / "benchmarks" / "grading_throughput.py"
 TINY = "01_se"   # one of the quickest notebooks to grade
 
 
@@ -22,9 +21,7 @@ TINY = "01_se"   # one of the quickest notebooks to grade
 def graded(tmp_path_factory):
     """The generated class of one notebook, graded by the benchmark with ``--jobs 2``, and again
     through the command line with ``--jobs 1``."""
-    spec = importlib.util.spec_from_file_location("grading_throughput", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load("grading_throughput")
     tmp = tmp_path_factory.mktemp("parallel")
     out = tmp / "throughput.json"
     assert bench.main(["--only", TINY, "--per-kind", "1", "--jobs", "2", "--json", str(out),

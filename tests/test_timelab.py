@@ -112,13 +112,9 @@ def test_stored_h200_results_say_where_they_come_from():
 
 
 def test_gpu_script_ratios_follow_the_results_format():
-    import importlib.util
-    from pathlib import Path
+    from tests.benchmark_scripts import load
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "timing_lab_gpu.py"
-    spec = importlib.util.spec_from_file_location("timing_lab_gpu", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load("timing_lab_gpu")
     rows = [{"key": "se", "shape": "8x256x40x40", "bound_fwd_ms": 0.5, "fwd_ms_compiled": 1.0,
              "kernels_fwd_ms_compiled": 0.75},
             {"key": "gam", "shape": "8x256x40x40", "bound_fwd_ms": 0.5, "fwd_ms_compiled": None}]

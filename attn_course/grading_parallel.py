@@ -142,8 +142,11 @@ def autograde_all(work: Path, course_engine, todo, root: Path, jobs: int = 1, ce
     ``course_engine`` is the course gradebook's SQLAlchemy engine. Returns
     ``{(student, assignment): note}`` for the submissions that could not be graded.
     """
+    from .kernel_caps import sweep_orphans
+
     work = Path(work)
     shutil.rmtree(work / _WORKERS, ignore_errors=True)   # left by a run that was stopped
+    sweep_orphans()                                      # and what its kernels left running
     bar = Progress(len(todo), progress)
     notes = {}
 

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from ._startup import skip_iri_grammars
+
+    skip_iri_grammars()
     args = _parser().parse_args(argv)
     try:
         if args.command == "release":

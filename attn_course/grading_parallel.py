@@ -252,6 +252,9 @@ _worker = {}
 
 def _worker_start(root: str, work: str, cell_timeout) -> None:
     """In a fresh worker process: its own copy of the course folder, and one thread."""
+    from ._startup import skip_iri_grammars
+
+    skip_iri_grammars()
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = "1"  # inherited by the kernels this worker starts
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")

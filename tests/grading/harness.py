@@ -153,7 +153,10 @@ def _grade_group(args):
 def grade_in_parallel(groups: list[tuple[Path, Path, int | None]]):
     """Grade several submission folders at once (one process each); returns all scores."""
     context = multiprocessing.get_context("spawn")  # never fork a process whose torch threads ran
-    with ProcessPoolExecutor(max_workers=min(2, len(groups)), mp_context=context) as pool:
+    from attn_course._startup import skip_iri_grammars
+
+    with ProcessPoolExecutor(max_workers=min(2, len(groups)), mp_context=context,
+                             initializer=skip_iri_grammars) as pool:
         return [score for scores in pool.map(_grade_group, groups) for score in scores]
 
 

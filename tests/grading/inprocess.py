@@ -107,5 +107,8 @@ def run_cases(jobs: list[tuple[str, str, object]], workers: int = 2) -> dict:
     has already run (the test session's) can hang in its first parallel operation.
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    from attn_course._startup import skip_iri_grammars
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=skip_iri_grammars) as pool:
         return {(a, n): failed for a, n, failed in pool.map(_run_one, jobs)}

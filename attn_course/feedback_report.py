@@ -1,8 +1,9 @@
 """Feedback a course can hand out every term: the hidden tests' code stays out of the reports.
 
 nbgrader's feedback report shows every graded test cell in full, hidden tests included (its issues
-#917 and #1363), and the tracebacks in the cells' outputs quote the hidden lines that failed. Before
-``generate_feedback`` runs, :func:`hide_hidden_tests` rewrites a *copy* of the autograded notebooks:
+#917 and #1363), and the tracebacks in the cells' outputs quote the hidden lines that failed.
+:func:`hide_in_notebook` rewrites a notebook, which nbgrader's feedback step hands it in memory
+(through :class:`attn_course.feedback_nbgrader.HideHiddenTests`):
 
 * in each cell, the code between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` becomes one
   comment line saying that hidden tests ran there (the visible checks above it stay);
@@ -10,16 +11,14 @@ nbgrader's feedback report shows every graded test cell in full, hidden tests in
   ``(hidden test)``; the exception's type and message (what the student needs) stay, and so do the
   points, which nbgrader reads from the gradebook.
 
-The autograded and submitted originals are never modified.
+nbgrader works on its in-memory copy: the autograded and submitted files are never modified.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
-__all__ = ["BEGIN", "END", "HIDDEN_NOTE", "hide_hidden_tests", "hide_in_notebook"]
+__all__ = ["BEGIN", "END", "HIDDEN_NOTE", "hide_in_notebook"]
 
 BEGIN = "BEGIN HIDDEN TESTS"  # nbgrader's ClearHiddenTests delimiters (a line containing them)
 END = "END HIDDEN TESTS"
@@ -104,19 +103,3 @@ def hide_in_notebook(nb) -> int:
                 output["traceback"] = [_scrub_traceback_entry(entry, hidden)
                                        for entry in output.get("traceback", [])]
     return count
-
-
-def hide_hidden_tests(autograded: Path, copy: Path) -> Path:
-    """Copy the ``autograded`` folder to ``copy`` (replaced if it exists) with every notebook's
-    hidden tests removed; returns ``copy``. ``autograded`` is only read."""
-    import nbformat
-
-    autograded, copy = Path(autograded), Path(copy)
-    if copy.exists():
-        shutil.rmtree(copy)
-    shutil.copytree(autograded, copy)
-    for path in sorted(copy.rglob("*.ipynb")):
-        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        if hide_in_notebook(nb):
-            nbformat.write(nb, path)
-    return copy

@@ -190,7 +190,8 @@ def grade(submissions, root=".", workdir=None, csv_path=None,
             autograde_all(work, engine, remaining, root, jobs, cell_timeout, progress)
         finally:
             engine.dispose()
-        notes = {pair: note for pair, note in read_journal(work).items() if pair in set(todo)}
+        wanted = set(todo)
+        notes = {pair: note for pair, note in read_journal(work).items() if pair in wanted}
         scores = _read_scores(api, todo, notes)
     if csv_path:
         write_scores_csv(scores, csv_path)
@@ -329,27 +330,21 @@ def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False,
 
     Returns the HTML reports; with ``out`` they are also copied to ``out/<student>/<assignment>/``.
     The reports leave out the hidden tests' code (and traceback lines quoting it) unless
-    ``show_hidden_tests``: they are made from a scrubbed copy (attn_course.feedback_report). Their
-    equations are MathML, so they render without a network connection (attn_course.feedback_math).
+    ``show_hidden_tests``, and their equations are MathML, so they render without a network
+    connection: nbgrader's feedback step is set up by attn_course.feedback_nbgrader (here
+    explicitly, whatever the course's ``nbgrader_config.py`` says).
     ``db_url``: the course gradebook that ``grade`` wrote to, if not the workdir's SQLite one.
     """
+    from .feedback_nbgrader import configure
+
     root = _course_root(root)
     work = Path(workdir).resolve()
     if not (work / "autograded").is_dir():
         raise CourseError(f"{work} holds no autograded submissions: run `attn-course grade "
                           f"SUBMISSIONS --workdir {workdir}` first")
-    graded = "autograded"
-    if not show_hidden_tests:
-        from .feedback_report import hide_hidden_tests
-
-        graded = hide_hidden_tests(work / "autograded", work / "autograded-for-feedback").name
     with _nbgrader_environment():
-        cfg = _config(root, work, source_directory="source", release_directory="release",
-                      autograded_directory=graded)
-        if show_hidden_tests:  # nbgrader_config.py hides them in nbgrader's own feedback step too
-            from .feedback_nbgrader import configure
-
-            configure(cfg, hide_hidden_tests=False)
+        cfg = _config(root, work, source_directory="source", release_directory="release")
+        configure(cfg, hide_hidden_tests=not show_hidden_tests)
         if db_url:
             cfg.CourseDirectory.db_url = db_url
         api = _api(cfg)
@@ -358,12 +353,9 @@ def feedback(workdir, root=".", out=None, show_hidden_tests: bool = False,
                 _check(api.generate_feedback(assignment_dir.name, student_dir.name, force=True),
                        f"generate feedback for {student_dir.name}/{assignment_dir.name}")
     reports = sorted((work / "feedback").glob("*/*/*.html"))
-    from .feedback_math import offline_math
-
     for report in reports:
         _add_flags_to_report(report, work / "submitted" / report.parent.parent.name /
                              report.parent.name / f"{report.stem}.ipynb")
-        report.write_text(offline_math(report.read_text(encoding="utf-8")), encoding="utf-8")
     if out:
         out = Path(out)
         for report in reports:

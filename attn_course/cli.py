@@ -35,9 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--resume", action="store_true",
                        help="go on with the stopped run in --workdir without regrading what it "
                             "finished")
-    grade.add_argument("--db-url", default=os.environ.get("ATTN_COURSE_DB_URL"),
-                       help="the course gradebook as a database URL, e.g. postgresql://host/course "
-                            "(default: $ATTN_COURSE_DB_URL, else gradebook.db in --workdir)")
+    _add_db_url(grade)
 
     feedback = commands.add_parser("feedback", help="HTML feedback for a graded workdir")
     feedback.add_argument("--workdir", default="grading", help="the folder `grade` used")
@@ -45,12 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("--show-hidden-tests", action="store_true",
                           help="keep the hidden tests' code in the reports (for the instructor; "
                                "by default it is left out)")
-    feedback.add_argument("--db-url", default=os.environ.get("ATTN_COURSE_DB_URL"),
-                          help="the gradebook `grade` wrote to, if not the workdir's "
-                               "(default: $ATTN_COURSE_DB_URL)")
+    _add_db_url(feedback)
     lab = commands.add_parser("lab", help="show a student's or an instructor's nbgrader tools in Lab")
     lab.add_argument("role", choices=["student", "instructor"])
     return parser
+
+
+def _add_db_url(command: argparse.ArgumentParser) -> None:
+    """``--db-url``: the same course gradebook for ``grade`` and ``feedback``."""
+    command.add_argument("--db-url", default=os.environ.get("ATTN_COURSE_DB_URL"),
+                         help="the course gradebook as a database URL, e.g. "
+                              "postgresql://host/course (default: $ATTN_COURSE_DB_URL, else "
+                              "gradebook.db in --workdir)")
 
 
 def main(argv=None) -> int:

@@ -41,23 +41,29 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["apply_limits", "kill_group", "main", "sweep_orphans", "LAUNCHER"]
+__all__ = ["apply_limits", "groups_root", "kill_group", "main", "sweep_orphans", "LAUNCHER"]
 
 LAUNCHER = Path(__file__)  # run by path: importing the attn_course package would import torch
 
 _GROUP_PARENT = "attn-course-kernels"
 
 
-def _cgroup_dir(name: str) -> Path | None:
-    """Where a pids control group called ``name`` can be made (None if nowhere writable)."""
+def groups_root() -> Path | None:
+    """The folder where the kernels' pids control groups are made (None where none can be)."""
     v1 = Path("/sys/fs/cgroup/pids")
     if v1.is_dir() and os.access(v1, os.W_OK):
-        return v1 / _GROUP_PARENT / name
+        return v1 / _GROUP_PARENT
     v2 = Path("/sys/fs/cgroup")
     controllers = v2 / "cgroup.controllers"
     if controllers.is_file() and "pids" in controllers.read_text().split() and os.access(v2, os.W_OK):
-        return v2 / _GROUP_PARENT / name
+        return v2 / _GROUP_PARENT
     return None
+
+
+def _cgroup_dir(name: str) -> Path | None:
+    """Where the pids control group called ``name`` is (or can be) made."""
+    root = groups_root()
+    return None if root is None else root / name
 
 
 def _enter_cgroup(name: str, tasks: int) -> bool:
@@ -146,11 +152,11 @@ def kill_group(group: str, pgid: int | None) -> None:
 def sweep_orphans() -> int:
     """Kill the leftovers of kernels whose grading process is gone (it was killed, or a run was
     stopped): every group ``kernel-<pid>-…`` whose ``pid`` no longer runs. Returns how many."""
-    parent = _cgroup_dir("x")
-    if parent is None or not parent.parent.is_dir():
+    root = groups_root()
+    if root is None or not root.is_dir():
         return 0
     swept = 0
-    for group in parent.parent.glob("kernel-*-*"):
+    for group in root.glob("kernel-*-*"):
         try:
             os.kill(int(group.name.split("-")[1]), 0)
             continue  # its grader still runs

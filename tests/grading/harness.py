@@ -108,10 +108,11 @@ def only_assignments() -> set[str] | None:
     return {name.strip() for name in chosen.split(",") if name.strip()} or None
 
 
-def case_modules():
-    """Every tests/grading/cases_*.py, one per assignment (narrowed by ``ATTN_COURSE_ONLY``)."""
+def case_modules(narrowed: bool = True):
+    """Every tests/grading/cases_*.py, one per assignment (narrowed by ``ATTN_COURSE_ONLY`` unless
+    ``narrowed`` is False)."""
     package = Path(__file__).parent
-    chosen = only_assignments()
+    chosen = only_assignments() if narrowed else None
     return [importlib.import_module(f"tests.grading.{m.name}")
             for m in pkgutil.iter_modules([str(package)])
             if m.name.startswith("cases_") and (chosen is None or m.name[len("cases_"):] in chosen)]

@@ -45,7 +45,7 @@ class Planned:
 
 
 def _cases() -> dict:
-    return {m.ASSIGNMENT: m for m in case_modules()}
+    return {m.ASSIGNMENT: m for m in case_modules(narrowed=False)}  # a class is never narrowed
 
 
 def _pick(names, index: int) -> str:

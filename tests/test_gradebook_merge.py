@@ -61,6 +61,15 @@ def _grade_twice_into(url, tmp_path):
         _grades(f"sqlite:///{tmp_path / 'work2' / 'gradebook.db'}")[1] == 0
 
 
+def _postgres_here() -> bool:
+    import importlib.util
+
+    return bool(shutil.which("initdb") and shutil.which("pg_ctl")
+                and importlib.util.find_spec("psycopg"))
+
+
+@pytest.mark.skipif(_postgres_here(), reason="PostgreSQL is installed: test_a_postgresql_gradebook "
+                                             "runs the same checks against a server")
 def test_an_sqlite_gradebook_outside_the_workdir(tmp_path):
     _grade_twice_into(f"sqlite:///{tmp_path / 'course.db'}", tmp_path)
 

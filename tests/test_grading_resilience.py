@@ -25,7 +25,7 @@ CAPS = """\
 c.CappedKernelManager.memory_limit = 1 * 2**30
 c.CappedKernelManager.file_size_limit = 16 * 2**20
 c.CappedKernelManager.task_limit = 48
-c.Execute.timeout = 8
+c.Execute.timeout = 5
 """
 
 ADD = "def add(a, b):\n    return a + b\n"

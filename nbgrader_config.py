@@ -32,3 +32,9 @@ c.Autograde.autograde_preprocessors = autograde_preprocessors()
 from attn_course.feedback_nbgrader import configure as configure_feedback  # noqa: E402
 
 configure_feedback(c)
+
+# A new gradebook learns nbgrader's schema version in this process, not from an `alembic heads`
+# subprocess that spends seconds importing nbgrader again; see attn_course/_startup.py.
+from attn_course._startup import quick_gradebook_version  # noqa: E402
+
+quick_gradebook_version()

@@ -87,6 +87,9 @@ def _api(cfg):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from ._startup import quick_gradebook_version
+
+    quick_gradebook_version()
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
 

@@ -183,11 +183,17 @@ class ResNet(nn.Module):
 
         A module that replaces the 3×3 stage (SK) *is* the backbone's convolution there: its
         convolutions and BatchNorms are initialised like the rest of the backbone.
+
+        A model built on the ``meta`` device (shapes only) has no values to initialise: skipping
+        it there also spares the seconds PyTorch spends importing its compiler the first time
+        ``normal_`` runs on a meta tensor.
         """
         own_init = {id(m) for block in self.blocks() if block.placement != "replace_conv2"
                     for m in block.attention.modules()}
         for module in self.modules():
             if id(module) in own_init:
+                continue
+            if any(p.is_meta for p in module.parameters(recurse=False)):
                 continue
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")

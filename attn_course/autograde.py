@@ -20,6 +20,14 @@ Each kernel starts through :class:`CappedKernelManager`, under the caps of
 killed when it shuts down: a submission that eats memory, fills the disk or forks loses its own
 cells, never another student's grading.
 
+Two things make grading cheaper without changing any score:
+
+* the code cells after the notebook's last graded or answer cell are not run (``skip_after_last_graded``):
+  nothing they do can change an output that was already recorded, so they cannot change a grade.
+  They get a one-line note instead of outputs, so the feedback says why they are empty;
+* figures are not rendered to images (``render_figures``): a plotting cell still runs, and its
+  figure shows as matplotlib's one-line text (``<Figure size 640x480 with 1 Axes>``).
+
 ``nbgrader_config.py`` puts it in place of nbgrader's ``Execute`` for ``nbgrader autograde``.
 """
 
@@ -35,14 +43,27 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
-from . import kernel_caps
+from . import kernel_caps, kernel_zygote
 
 __all__ = ["CappedKernelManager", "GuardedExecute", "KERNEL_DIED", "TAMPERED"]
 
 KERNEL_DIED = "KernelDied"
 TAMPERED = "GradingIntegrityError"
+#: IPython's inline backend with no image format: a figure displays as its one-line text.
+NO_FIGURE_IMAGES = "--InlineBackend.figure_formats=set()"
+NOT_RUN_NOTE = ("(not run while autograding: no graded cell comes after this one, so it cannot "
+                "change a score; run the notebook yourself to see its output)\n")
+
+
+def _same_python(executable: str) -> bool:
+    """Whether ``executable`` (a kernel spec's ``python``) is the interpreter running here."""
+    import shutil
+
+    found = executable if os.path.isabs(executable) else shutil.which(executable)
+    # Paths, not files: a virtual environment's python is a link to the base interpreter.
+    return found is not None and os.path.abspath(found) == os.path.abspath(sys.executable)
 
 
 def _error_output(message: str, name: str = KERNEL_DIED) -> NotebookNode:
@@ -53,6 +74,17 @@ def _error_output(message: str, name: str = KERNEL_DIED) -> NotebookNode:
 def _is_graded(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return bool(meta.get("grade") and meta.get("points"))
+
+
+def last_graded_cell(nb) -> int | None:
+    """Index of the last cell that is graded or holds an answer (nbgrader's ``grade``,
+    ``solution`` or ``task``), of any type; None when there is none."""
+    found = None
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") or meta.get("solution") or meta.get("task"):
+            found = index
+    return found
 
 
 class CappedKernelManager(AsyncKernelManager):
@@ -69,9 +101,39 @@ class CappedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
         self._cap_group = f"kernel-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._kernel_command = command
         return [sys.executable, str(kernel_caps.LAUNCHER),
                 "--memory", str(self.memory_limit), "--file-size", str(self.file_size_limit),
                 "--tasks", str(self.task_limit), "--group", self._cap_group, "--", *command]
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Fork the kernel from the zygote (:mod:`attn_course.kernel_zygote`) when there is one and
+        the kernel is this Python's ipykernel; otherwise start it from scratch."""
+        forked = self._fork_from_zygote(kw)
+        if forked is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = forked, forked.pid, forked.pid
+        provisioner.cwd = kw.get("cwd") or os.getcwd()
+        self._reconcile_connection_info(provisioner.connection_info)
+
+    def _fork_from_zygote(self, kw):
+        path = os.environ.get(kernel_zygote.ZYGOTE_ENV)
+        command = getattr(self, "_kernel_command", [])
+        if not path or command[1:3] != ["-m", "ipykernel_launcher"] or not _same_python(command[0]):
+            return None
+        caps = {"memory": self.memory_limit, "file_size": self.file_size_limit,
+                "tasks": self.task_limit, "group": self._cap_group}
+        env = {k: v for k, v in (kw.get("env") or os.environ).items()
+               if k != kernel_zygote.ZYGOTE_ENV}
+        try:
+            return kernel_zygote.fork_kernel(path, command[1:], kw.get("cwd") or os.getcwd(),
+                                             env, caps)
+        except OSError as error:
+            os.environ.pop(kernel_zygote.ZYGOTE_ENV, None)  # gone: the next kernels start as usual
+            self.log.warning("attn_course: no kernel from the zygote (%s); kernels start from "
+                             "scratch from now on", error)
+            return None
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         pgid = getattr(self.provisioner, "pgid", None) if self.provisioner else None
@@ -88,12 +150,21 @@ class GuardedExecute(Execute):
     module docstring); after the kernel dies, every remaining code cell records an error. Its
     kernels are :class:`CappedKernelManager`'s."""
 
+    skip_after_last_graded = Bool(True, help="do not run the code cells after the last graded "
+                                  "or answer cell (they cannot change a score)").tag(config=True)
+    render_figures = Bool(False, help="render matplotlib figures to images in the graded "
+                          "notebook (off: a figure shows as one line of text)").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", CappedKernelManager)
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
+        if not self.render_figures and NO_FIGURE_IMAGES not in self.extra_arguments:
+            self.extra_arguments = [*self.extra_arguments, NO_FIGURE_IMAGES]
+        last = last_graded_cell(nb) if self.skip_after_last_graded else None
+        self._run_up_to = len(nb.cells) - 1 if last is None else last
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -102,6 +173,10 @@ class GuardedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if index > self._run_up_to:
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=NOT_RUN_NOTE)]
+            cell.execution_count = None
             return cell, resources
         if self._died_in is not None:
             cell.outputs = [_error_output(

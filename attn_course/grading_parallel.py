@@ -21,7 +21,10 @@ A submission nbgrader cannot autograde (a notebook that is not valid JSON, no no
 note and scores 0 too; nothing one student hands in stops the class.
 
 Workers are started with the "spawn" method (never fork a process whose torch threads ran) and
-run with ``OMP_NUM_THREADS=1``, so N workers use about N cores.
+run with ``OMP_NUM_THREADS=1``, so N workers use about N cores. Each worker starts a kernel zygote
+(:mod:`attn_course.kernel_zygote`) and forks its kernels from it, so IPython, ipykernel and torch
+are imported once per worker instead of once per grading; with ``ATTN_COURSE_FRESH_KERNELS=1``
+every kernel starts from scratch instead.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from .gradebook_merge import merge_submission
 
 _WORKERS = ".workers"
 JOURNAL = "graded.jsonl"
+#: Set to 1, every kernel starts from scratch instead of forking from a warm zygote.
+_FRESH_KERNELS_ENV = "ATTN_COURSE_FRESH_KERNELS"
 TEMPLATE = "template-gradebook.db"
 
 
@@ -264,6 +269,12 @@ def _worker_start(root: str, work: str, cell_timeout) -> None:
     shutil.copytree(work / "release", mine / "release")
     (mine / "db").mkdir()
     (work / _WORKERS / "started").mkdir(exist_ok=True)
+    if os.environ.get(_FRESH_KERNELS_ENV) != "1":
+        from .kernel_zygote import ZYGOTE_ENV, start
+
+        socket_path = start()  # kernels fork from it; None: every kernel starts from scratch
+        if socket_path:
+            os.environ[ZYGOTE_ENV] = socket_path
     _worker.update(root=Path(root), work=work, mine=mine, cell_timeout=cell_timeout)
 
 

@@ -338,6 +338,12 @@ def small_sizes() -> bool:
     return NBGRADER_ENV in os.environ or not _gpu_available()
 
 
+def autograding() -> bool:
+    """True while nbgrader runs the notebook (it sets ``NBGRADER_EXECUTION``): a demonstration that
+    no graded cell needs can do less work then, e.g. ``steps = 10 if timing.autograding() else 200``."""
+    return NBGRADER_ENV in os.environ
+
+
 def pick_size(gpu, cpu):
     """``cpu`` when :func:`small_sizes` is true, else ``gpu``: ``n = pick_size(4096, 256)``."""
     return cpu if small_sizes() else gpu

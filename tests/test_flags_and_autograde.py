@@ -129,3 +129,37 @@ def test_cells_handed_out_unchanged_are_not_the_students(tmp_path):
     nbformat.write(submitted, tmp_path / "submitted.ipynb")
     assert scan_notebook(tmp_path / "submitted.ipynb", tmp_path / "release.ipynb") == [
         "imports-reference (cell 1)"]
+
+
+def test_cells_after_the_last_graded_cell_are_not_run_and_say_why(tmp_path):
+    """They cannot change a score (every graded output is recorded before them), so the autograder
+    spends nothing on them; a cell before the last graded one always runs."""
+    from attn_course.autograde import NOT_RUN_NOTE
+
+    answer = nbformat.v4.new_code_cell("x = 2")
+    answer.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "x", "locked": False}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('demo before')"), answer, _graded("assert x == 2"),
+                nbformat.v4.new_markdown_cell("text"),
+                nbformat.v4.new_code_cell("open('tail-ran', 'w').write('yes')")]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert nb.cells[0].outputs[0].text == "demo before\n"
+    assert nb.cells[2].outputs == []
+    assert [o.text for o in nb.cells[4].outputs] == [NOT_RUN_NOTE]
+    assert not (tmp_path / "tail-ran").exists()
+    everything = GuardedExecute(timeout=60, skip_after_last_graded=False)
+    everything.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert (tmp_path / "tail-ran").read_text() == "yes"
+
+
+def test_figures_are_not_rendered_while_grading_unless_asked():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2, 3])\nplt.show()"),
+        _graded("assert True")]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": "."}})
+    shown = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert shown and all(set(o.data) == {"text/plain"} for o in shown), nb.cells[0].outputs
+    assert "Figure size" in shown[0].data["text/plain"]
+    GuardedExecute(timeout=60, render_figures=True).preprocess(nb, {"metadata": {"path": "."}})
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs)

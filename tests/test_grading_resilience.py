@@ -29,6 +29,15 @@ c.Execute.timeout = 5
 """
 
 ADD = "def add(a, b):\n    return a + b\n"
+# The grading worker: the kernel's parent, or the parent of the zygote the kernel was forked from.
+KILL_THE_GRADER = """import os, signal
+def parent_of(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+grader = os.getppid()
+if b"kernel_zygote" in open(f"/proc/{grader}/cmdline", "rb").read():
+    grader = parent_of(grader)
+os.kill(grader, signal.SIGKILL)
+"""
 CASES = {
     "ada": ADD,                                                       # correct
     "bob": "def add(a, b):\n    return abs(a) + b\n",                 # wrong: loses test_more
@@ -37,7 +46,8 @@ CASES = {
     "frk": ("import subprocess\nkids = [subprocess.Popen(['sleep', '987']) for _ in range(200)]\n"
             + ADD),                                                   # past the task cap
     "esc": ("import subprocess\nsubprocess.Popen(['setsid', 'sleep', '988'])\n" + ADD),  # leaves
-    "kil": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + ADD,  # kills its grader
+    "kil": KILL_THE_GRADER + ADD,                                      # kills its grader
+    "kzy": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + ADD,  # its zygote
     "lop": "while True:\n    pass\n" + ADD,                           # never ends
 }
 
@@ -118,6 +128,14 @@ def test_a_submission_that_kills_its_grader_is_reported_and_harms_no_one(graded)
     scores, _ = graded
     assert scores["kil"].score == 0 and "killed the process grading it" in scores["kil"].note
     assert scores["ada"].score == POINTS
+
+
+def test_a_kernel_that_kills_its_zygote_harms_no_one(graded):
+    """The kernel's parent is the zygote it was forked from (attn_course/kernel_zygote.py): killing
+    it costs nothing; the worker's next kernels start from scratch."""
+    scores, _ = graded
+    assert scores["kzy"].score == POINTS and not scores["kzy"].note
+    assert all(scores[name].score == POINTS for name in ("ada", "esc"))
 
 
 def test_a_stopped_run_resumes_without_regrading(tmp_path):

@@ -278,3 +278,21 @@ def test_cuda_training_step_matches_cpu(key):
     y_gpu.square().sum().backward()
     for (name, p), p_gpu in zip(model.named_parameters(), gpu.parameters()):
         torch.testing.assert_close(p_gpu.grad.cpu(), p.grad, msg=lambda m, name=name: f"{name}: {m}")
+
+
+def test_a_meta_model_has_no_init_and_needs_no_compiler():
+    """On the meta device there are no values to initialise: building ResNet-50 there must not run
+    normal_ on meta tensors, which imports PyTorch's compiler (seconds) the first time."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from attn_course.models import resnet50, count_parameters\n"
+            "with torch.device('meta'):\n"
+            "    model = resnet50('se')\n"
+            "print(count_parameters(model), all(p.is_meta for p in model.parameters()),\n"
+            "      'torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    with torch.device("meta"):
+        expected = count_parameters(resnet50("se"))
+    assert out.stdout.split() == [str(expected), "True", "False"]

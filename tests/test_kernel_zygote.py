@@ -112,10 +112,8 @@ def test_a_kernel_that_kills_the_zygote_loses_only_its_own_cells(tmp_path, monke
     nb = _run(["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint('still here')"],
               tmp_path)
     assert _text(nb.cells[0]) == "still here\n"
-    deadline = time.monotonic() + 10
-    while os.path.exists(path) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    # The zygote is gone: the next kernel starts from scratch, and grading goes on.
+    # The zygote is gone (its socket is left, with no one listening): the next kernel starts
+    # from scratch, and grading goes on.
     after = _run(["import sys\nprint('torch' in sys.modules)"], tmp_path)
     assert _text(after.cells[0]) == "False\n"
 

@@ -20,7 +20,10 @@ Each kernel starts through :class:`CappedKernelManager`, under the caps of
 killed when it shuts down: a submission that eats memory, fills the disk or forks loses its own
 cells, never another student's grading.
 
-Two things make grading cheaper without changing any score:
+Three things make grading cheaper without changing any score:
+
+* where the grading worker started a zygote (:mod:`attn_course.kernel_zygote`), each kernel is
+  forked from it instead of importing IPython, ipykernel and torch from nothing;
 
 * the code cells after the notebook's last graded or answer cell are not run (``skip_after_last_graded``):
   nothing they do can change an output that was already recorded, so they cannot change a grade.
@@ -89,7 +92,8 @@ def last_graded_cell(nb) -> int | None:
 
 class CappedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start under :mod:`attn_course.kernel_caps` and leave nothing
-    running after their shutdown."""
+    running after their shutdown; forked from a zygote (:mod:`attn_course.kernel_zygote`) when the
+    environment names one."""
 
     memory_limit = Integer(4 * 2**30, help="bytes of heap (RLIMIT_DATA) a kernel may use; 0: no cap"
                            ).tag(config=True)

@@ -1,9 +1,14 @@
 """`attn-course grade --jobs N` on the generated class (benchmarks/grading_throughput.py, which
 grades it with ``--jobs 2``): the same scores, CSV, gradebook and workdir as a serial run, the
-kinds scored as they should be, and the benchmark's figures computed from what it measured."""
+kinds scored as they should be, and the benchmark's figures computed from what it measured.
+
+The serial run starts every kernel from scratch (``ATTN_COURSE_FRESH_KERNELS=1``), the parallel
+one forks them from its workers' zygotes (attn_course/kernel_zygote.py): the comparison also shows
+that a forked kernel grades as a fresh one does."""
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +34,12 @@ def graded(tmp_path_factory):
     subs = tmp / "bench" / "submissions"
     before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
     work1, table1 = tmp / "work1", tmp / "grades1.csv"
-    assert main(["--root", str(ROOT), "grade", str(subs), "--workdir", str(work1),
-                 "--csv", str(table1), "--jobs", "1"]) == 0
+    os.environ["ATTN_COURSE_FRESH_KERNELS"] = "1"   # inherited by the spawned grading worker
+    try:
+        assert main(["--root", str(ROOT), "grade", str(subs), "--workdir", str(work1),
+                     "--csv", str(table1), "--jobs", "1"]) == 0
+    finally:
+        del os.environ["ATTN_COURSE_FRESH_KERNELS"]
     assert before == {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
     runs = {1: (work1, table1), 2: (tmp / "bench" / "workdir", tmp / "bench" / "scores.csv")}
     return json.loads(out.read_text()), runs

@@ -20,7 +20,9 @@ finds it there), as they would be after the notebook's own setup cell.
 variable :data:`ZYGOTE_ENV` names a zygote's socket and the kernel is this Python's ipykernel;
 otherwise, or when the zygote cannot be reached, it starts the kernel from scratch as before.
 Grading workers (:mod:`attn_course.grading_parallel`) each start one with :func:`start`. A zygote
-ends when the process that started it does.
+ends when the process that started it does. It forks only while it runs a single thread, so it
+needs ``OMP_NUM_THREADS=1`` (which grading workers set): otherwise importing torch starts an
+OpenMP thread, the zygote refuses to serve, and kernels start from scratch.
 
 Protocol (a Unix stream socket in a folder only its user can enter; the zygote serves only the
 process that started it, checked with ``SO_PEERCRED``, so a kernel cannot ask it for an uncapped
@@ -72,12 +74,26 @@ def serve(path: str, parent: int) -> None:
     server.listen(64)
     os.replace(path + ".tmp", path)  # the socket appears only once it is ready
     children: dict[int, socket.socket] = {}
+    # A child's end wakes the loop at once (through a signal wakeup fd), so its exit is reported
+    # as soon as it happens; the timeout only bounds how late the zygote notices its parent is gone.
+    wake, waker = socket.socketpair()
+    for end in (wake, waker):
+        end.setblocking(False)
+    signal.set_wakeup_fd(waker.fileno())
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     try:
         while os.getppid() == parent:
-            ready, _, _ = select.select([server], [], [], 0.2)
-            if ready:
+            ready, _, _ = select.select([server, wake], [], [], 0.5)
+            if wake in ready:
+                while True:
+                    try:
+                        if not wake.recv(4096):
+                            break
+                    except BlockingIOError:
+                        break
+            if server in ready:
                 connection, _ = server.accept()
-                pid = _fork_one(connection, server, children, parent)
+                pid = _fork_one(connection, [server, wake, waker], children, parent)
                 if pid:
                     children[pid] = connection
             _reap(children)
@@ -101,8 +117,7 @@ def _thread_count() -> int:
         return threading.active_count()
 
 
-def _fork_one(connection: socket.socket, server: socket.socket, children: dict,
-              parent: int) -> int | None:
+def _fork_one(connection: socket.socket, own: list, children: dict, parent: int) -> int | None:
     try:
         if _peer_pid(connection) != parent:  # only the process that started it, never a kernel
             raise OSError("a request from another process")
@@ -119,7 +134,7 @@ def _fork_one(connection: socket.socket, server: socket.socket, children: dict,
         return None
     pid = os.fork()
     if pid == 0:
-        _become_kernel(request, fds, [server, *children.values()], connection)
+        _become_kernel(request, fds, [*own, *children.values()], connection)
     for fd in fds:
         os.close(fd)
     try:
@@ -159,12 +174,18 @@ def _become_kernel(request: dict, fds: list, inherited: list, connection: socket
     """In the forked child: never returns."""
     code = 1
     try:
+        signal.set_wakeup_fd(-1)
         for sock in (*inherited, connection):
             sock.close()
         os.setsid()
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(number, signal.SIG_DFL)
+        # The handlers a new Python process starts with: SIGINT raises KeyboardInterrupt, SIGPIPE
+        # and SIGXFSZ are ignored (a write to a closed socket or past the file-size cap raises
+        # OSError instead of killing the kernel), the others do what the system does.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(number, signal.SIG_IGN)
+        for number in (signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(number, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         for target, fd in zip((1, 2), fds):
@@ -182,8 +203,11 @@ def _become_kernel(request: dict, fds: list, inherited: list, connection: socket
         random.seed()  # a new process would seed from the system, not share the zygote's state
         from ipykernel.kernelapp import IPKernelApp
 
-        sys.argv = [sys.executable, *request["argv"]]
-        IPKernelApp.launch_instance(argv=request["argv"])
+        argv = request["argv"]
+        if argv[:2] == ["-m", "ipykernel_launcher"]:  # what `python -m ipykernel_launcher` parses
+            argv = argv[2:]
+        sys.argv = [sys.executable, *argv]
+        IPKernelApp.launch_instance(argv=argv)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
@@ -252,8 +276,12 @@ class ForkedKernel:
         return self.returncode
 
     def send_signal(self, number: int) -> None:
-        if self.returncode is None:
-            os.kill(self.pid, number)
+        """Like ``Popen.send_signal``: nothing once the kernel has ended."""
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, number)
+            except ProcessLookupError:
+                pass  # it ended after the poll
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)

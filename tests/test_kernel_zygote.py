@@ -103,7 +103,7 @@ def test_a_kernel_cannot_ask_the_zygote_for_a_process(with_zygote, tmp_path):
                f"    kernel_zygote.fork_kernel({with_zygote!r}, ['-c', 'pass'], '.', {{}}, None)\n"
                f"except OSError as error:\n"
                f"    print('refused')"], tmp_path)
-    assert _text(nb.cells[0]) == "refused\n"
+    assert _text(nb.cells[0]) == "refused\n", nb.cells[0].outputs
 
 
 def test_a_kernel_that_kills_the_zygote_loses_only_its_own_cells(tmp_path, monkeypatch):
@@ -136,3 +136,23 @@ def test_the_zygote_ends_with_the_process_that_started_it(tmp_path):
     while os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not os.path.exists(path), "the zygote outlived its parent"
+
+
+def test_signals_to_an_ended_kernel_are_ignored_as_popen_does(zygote, tmp_path):
+    """jupyter_client kills a kernel that already died (a notebook's ``exit()``): like ``Popen``,
+    a forked kernel takes that quietly instead of raising ProcessLookupError."""
+    kernel = kernel_zygote.fork_kernel(zygote, ["-m", "ipykernel_launcher", "--no-such-option=1"],
+                                       str(tmp_path), dict(os.environ), None)
+    assert kernel.wait(timeout=60) != 0   # the kernel refused the option and ended
+    kernel.kill()
+    kernel.terminate()
+    kernel.send_signal(2)
+    assert kernel.poll() == kernel.returncode
+
+
+def test_a_forked_kernel_has_the_signal_handlers_of_a_new_python(with_zygote, tmp_path):
+    nb = _run(["import signal\n"
+               "print(signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,\n"
+               "      signal.getsignal(signal.SIGXFSZ) == signal.SIG_IGN,\n"
+               "      signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL)"], tmp_path)
+    assert _text(nb.cells[0]) == "True True True\n"

@@ -24,7 +24,6 @@ Three things make grading cheaper without changing any score:
 
 * where the grading worker started a zygote (:mod:`attn_course.kernel_zygote`), each kernel is
   forked from it instead of importing IPython, ipykernel and torch from nothing;
-
 * the code cells after the notebook's last graded or answer cell are not run (``skip_after_last_graded``):
   nothing they do can change an output that was already recorded, so they cannot change a grade.
   They get a one-line note instead of outputs, so the feedback says why they are empty;

@@ -41,8 +41,6 @@ from .gradebook_merge import merge_submission
 
 _WORKERS = ".workers"
 JOURNAL = "graded.jsonl"
-#: Set to 1, every kernel starts from scratch instead of forking from a warm zygote.
-_FRESH_KERNELS_ENV = "ATTN_COURSE_FRESH_KERNELS"
 TEMPLATE = "template-gradebook.db"
 
 
@@ -269,8 +267,9 @@ def _worker_start(root: str, work: str, cell_timeout) -> None:
     shutil.copytree(work / "release", mine / "release")
     (mine / "db").mkdir()
     (work / _WORKERS / "started").mkdir(exist_ok=True)
-    if os.environ.get(_FRESH_KERNELS_ENV) != "1":
-        from .kernel_zygote import ZYGOTE_ENV, start
+    from .kernel_zygote import FRESH_KERNELS_ENV, ZYGOTE_ENV, start
+
+    if os.environ.get(FRESH_KERNELS_ENV) != "1":
 
         socket_path = start()  # kernels fork from it; None: every kernel starts from scratch
         if socket_path:

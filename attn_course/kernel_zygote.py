@@ -36,17 +36,20 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-__all__ = ["ForkedKernel", "WARM", "ZYGOTE_ENV", "fork_kernel", "serve", "start"]
+__all__ = ["FRESH_KERNELS_ENV", "ForkedKernel", "WARM", "ZYGOTE_ENV", "fork_kernel", "serve",
+           "start"]
 
 ZYGOTE_ENV = "ATTN_COURSE_ZYGOTE"
+#: Set to 1, grading workers start no zygote: every kernel starts from scratch.
+FRESH_KERNELS_ENV = "ATTN_COURSE_FRESH_KERNELS"
 #: What a graded notebook imports before its first test: imported once, in the zygote.
 WARM = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "torch", "torch.nn.functional",
         "einops", "matplotlib", "attn_course", "attn_course.checks", "attn_course.mine")
@@ -188,6 +191,7 @@ def _become_kernel(request: dict, fds: list, inherited: list, connection: socket
             signal.signal(number, signal.SIG_DFL)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
+        os.close(devnull)
         for target, fd in zip((1, 2), fds):
             os.dup2(fd, target)
         caps = request.get("caps")
@@ -242,9 +246,10 @@ def start(timeout: float = 120.0) -> str | None:
         if os.path.exists(path):
             return path
         if process.poll() is not None:
-            return None
+            break
         time.sleep(0.05)
     process.kill()
+    shutil.rmtree(folder, ignore_errors=True)
     return None
 
 

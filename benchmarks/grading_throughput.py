@@ -142,6 +142,7 @@ def run(assignments=None, per_kind: int = 1, jobs: int | None = None, progress=s
         keep: Path | None = None, cell_timeout: int | None = None) -> dict:
     """Generate, grade and summarise a class; returns the measurements as a JSON-ready dict."""
     from attn_course import grading
+    from attn_course.kernel_zygote import FRESH_KERNELS_ENV
     from tests.grading.make_class import KINDS, make_class, plan_class
 
     cores = os.cpu_count() or 1
@@ -189,7 +190,7 @@ def run(assignments=None, per_kind: int = 1, jobs: int | None = None, progress=s
         loop_s = before_s = after_s = None
     return {
         "gradings": gradings, "wall_s": wall, "jobs": jobs, "workers": workers, "cores": cores,
-        "kernels": "fresh" if os.environ.get("ATTN_COURSE_FRESH_KERNELS") == "1" else "zygote",
+        "kernels": "fresh" if os.environ.get(FRESH_KERNELS_ENV) == "1" else "zygote",
         "per_kind": per_kind, "assignments": sorted({r["assignment"] for r in rows}),
         "rate_per_core_per_min": rate,
         "seconds_per_grading_per_core": 60.0 / rate,

@@ -34,7 +34,7 @@ KILL_THE_GRADER = """import os, signal
 def parent_of(pid):
     return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
 grader = os.getppid()
-if b"kernel_zygote" in open(f"/proc/{grader}/cmdline", "rb").read():
+if os.path.exists("/proc") and b"kernel_zygote" in open(f"/proc/{grader}/cmdline", "rb").read():
     grader = parent_of(grader)
 os.kill(grader, signal.SIGKILL)
 """
@@ -130,6 +130,8 @@ def test_a_submission_that_kills_its_grader_is_reported_and_harms_no_one(graded)
     assert scores["ada"].score == POINTS
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="zygotes are Linux only: elsewhere the kernel's parent is the grader")
 def test_a_kernel_that_kills_its_zygote_harms_no_one(graded):
     """The kernel's parent is the zygote it was forked from (attn_course/kernel_zygote.py): killing
     it costs nothing; the worker's next kernels start from scratch."""
